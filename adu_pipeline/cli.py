@@ -1,0 +1,51 @@
+"""The `adu` command. Each sub-command lives beside the part it drives; this only dispatches."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from adu_pipeline.errors import AduError
+
+# sub-command name -> module exposing `add_parser(subparsers)`; each parser sets `func(args) -> int`.
+SUBCOMMANDS = {
+    "hash": "adu_pipeline.hashing.cli",
+    "amc": "adu_pipeline.amc.cli",
+    "emulator": "adu_pipeline.emulator.cli",
+    "local": "adu_pipeline.local_stack",
+    "demo": "adu_pipeline.demo",
+    "dev": "adu_pipeline.dev",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="adu", description="CRM export to Amazon Marketing Cloud audiences."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in SUBCOMMANDS.values():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # a part that is not built yet
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except AduError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
