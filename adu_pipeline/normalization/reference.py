@@ -1,0 +1,158 @@
+"""Scalar reference implementation of API.md 5.2/5.2a, one value at a time.
+
+It is the readable statement of the rules: the column functions must agree with it, and they
+fall back to it for the rare values their vectorized form cannot express exactly.
+"""
+
+import re
+
+import phonenumbers
+
+from adu_pipeline.normalization.countries import SUPPORTED_COUNTRIES, canonical_country
+from adu_pipeline.normalization.reasons import PiiType, Reason
+from adu_pipeline.normalization.tables import address_word_map, state_map
+
+HASHED = re.compile(r"[0-9a-f]{64}")
+
+_TRANSLITERATION = str.maketrans({"ß": "ss", "ä": "ae", "ö": "oe", "ü": "ue", "ø": "o", "æ": "ae"})
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+_NOT_EMAIL = re.compile(r"[^\w.@-]")
+_NOT_UPPER = re.compile(r"[^A-Z]")
+_ADDRESS_DELIMITERS = re.compile(r"\bC/O\b|[,!\[\]{}()]|\s+")
+_POUND = re.compile(r"(#)")
+
+# country -> (characters removed, max length, required full shape)
+_POSTCODES: dict[str, tuple[re.Pattern, int, re.Pattern]] = {
+    "CA": (re.compile(r"[^0-9A-Za-z]"), 6, re.compile(r"(?:[A-Za-z][0-9]){3}")),
+    "GB": (
+        re.compile(r"[^0-9A-Za-z]"),
+        7,
+        re.compile(r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]?[0-9][A-Za-z]{2}"),
+    ),
+    "IN": (re.compile(r"[^0-9]"), 6, re.compile(r"[0-9]{6}")),
+    "JP": (re.compile(r"[^0-9]"), 7, re.compile(r"[0-9]{7}")),
+}
+_DEFAULT_POSTCODE = (re.compile(r"[^0-9]"), 5, re.compile(r"[0-9]{5}"))
+
+Outcome = tuple[str | None, Reason | None]
+
+
+def name(value: str) -> Outcome:
+    """Lower-case, transliterate German/Nordic letters, keep a-z0-9 (other accents drop)."""
+    return _nonempty(_NOT_ALNUM.sub("", value.lower().translate(_TRANSLITERATION)))
+
+
+def city(value: str) -> Outcome:
+    """Lower-case and keep a-z0-9, without transliteration (Köln -> kln)."""
+    return _nonempty(_NOT_ALNUM.sub("", value.lower()))
+
+
+def state(value: str, country: str) -> Outcome:
+    """A-Z only; full name -> code via the country's map, else the first two letters."""
+    cleaned = _NOT_UPPER.sub("", value.upper())
+    code = state_map(country).get(cleaned, cleaned[:2])
+    return _nonempty(code.lower())
+
+
+def email(value: str) -> Outcome:
+    """Lower-case, keep word characters . @ -, then require local@domain.with.dot."""
+    cleaned = _NOT_EMAIL.sub("", value.lower())
+    if not cleaned:
+        return None, Reason.EMPTY_AFTER_NORMALIZATION
+    local, at, domain = cleaned.partition("@")
+    if not at or not local or not domain or "@" in domain or "." not in domain:
+        return None, Reason.INVALID_EMAIL
+    return cleaned, None
+
+
+def postcode(value: str, country: str) -> Outcome:
+    """Strip to the country's alphabet, cut to its length, require its shape; upper case."""
+    strip, length, shape = _POSTCODES.get(country, _DEFAULT_POSTCODE)
+    cleaned = strip.sub("", value)[:length]
+    if not cleaned:
+        return None, Reason.EMPTY_AFTER_NORMALIZATION
+    if not shape.fullmatch(cleaned):
+        return None, Reason.INVALID_POSTCODE
+    return cleaned.upper(), None
+
+
+def address_tokens(value: str, country: str) -> list[str]:
+    """Split an upper-cased street line into the words the maps are applied to."""
+    table = address_word_map(country)
+    tokens: list[str] = []
+    for word in _ADDRESS_DELIMITERS.split(value.strip().upper()):
+        # Dotted keys (AVDA., P.ZZA, C.SO, INC.) are looked up before splitting on dots.
+        for part in [word] if word in table else word.split("."):
+            for piece in _split_dash(part):
+                tokens.extend(t for t in _POUND.split(piece) if t)
+    return tokens
+
+
+def address(value: str, country: str) -> Outcome:
+    """Tokenize, replace each word once via the country's maps, join with nothing, lower-case."""
+    table = address_word_map(country)
+    return _nonempty("".join(table.get(t, t) for t in address_tokens(value, country)).lower())
+
+
+def phone(value: str, country: str) -> Outcome:
+    """E.164 digits without '+': explicit +cc kept, else the row's country as default region."""
+    if not any(ch.isdigit() for ch in value):
+        return None, Reason.EMPTY_AFTER_NORMALIZATION
+    try:
+        number = phonenumbers.parse(value, country)
+    except phonenumbers.NumberParseException:
+        return None, Reason.INVALID_PHONE
+    if not phonenumbers.is_valid_number(number):
+        return None, Reason.INVALID_PHONE
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:], None
+
+
+def _split_dash(word: str) -> list[str]:
+    """'123-ABC' -> ['123', 'ABC']: a numeric part, a dash, a non-numeric last part."""
+    index = word.rfind("-")
+    if 0 < index < len(word) - 1:
+        first, second = word[:index], word[index + 1 :]
+        if first.isnumeric() and not second.isnumeric():
+            return [first, second]
+    return [word] if word else []
+
+
+def _nonempty(value: str) -> Outcome:
+    return (value, None) if value else (None, Reason.EMPTY_AFTER_NORMALIZATION)
+
+
+def normalize_scalar(value: str | None, pii_type: PiiType, country: str | None) -> Outcome:
+    """One value of one row: (normalized value or pre-hashed value, None) or (None, reason)."""
+    if value is None or not value.strip():
+        return None, Reason.MISSING
+    if HASHED.fullmatch(value.strip()):
+        return value.strip(), None
+    code = canonical_country(country)
+    if code is None:
+        reason = (
+            Reason.COUNTRY_UNSUPPORTED if country and country.strip() else Reason.COUNTRY_MISSING
+        )
+        return None, reason
+    if code not in SUPPORTED_COUNTRIES:
+        return None, Reason.COUNTRY_UNSUPPORTED
+    match PiiType(pii_type):
+        case PiiType.FIRST_NAME | PiiType.LAST_NAME:
+            return name(value)
+        case PiiType.CITY:
+            return city(value)
+        case PiiType.STATE:
+            return state(value, code)
+        case PiiType.EMAIL:
+            return email(value)
+        case PiiType.ZIP:
+            return postcode(value, code)
+        case PiiType.ADDRESS:
+            return address(value, code)
+        case PiiType.PHONE:
+            return phone(value, code)
+    raise ValueError(f"unknown PII type {pii_type!r}")
+
+
+def normalize_value(value: str | None, pii_type: PiiType, country: str) -> str | None:
+    """The normalized form Amazon hashes, or None when the value must be null."""
+    return normalize_scalar(value, pii_type, country)[0]
