@@ -1,4 +1,4 @@
-"""Rebuild the golden vectors from ../shared/golden/amazon_normalization (run by hand, not by tests).
+"""Rebuild the golden vectors from the shared golden folder (run by hand, never by tests).
 
 Usage: python adu_pipeline_tests/data/golden/extract.py /path/to/shared/golden/amazon_normalization
 Writes one {cc}.json.gz per country: {"country", "source", "fields": {field: [[raw, hash], ...]}}.
