@@ -1,0 +1,686 @@
+"""The AMC API client: administration, ADU datasets and uploads, rule-based audiences.
+
+Every call goes through `Transport.request` (auth, retries, budget). Find-or-create helpers make
+the non-idempotent creates safe to repeat: they look before they create and look again after an
+ambiguous failure instead of blindly re-sending the POST.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from adu_pipeline.amc.bodies import (
+    DatasetDiff,
+    audience_differences,
+    dataset_differences,
+    same_data_source,
+    wrap_dataset_body,
+)
+from adu_pipeline.amc.config import AmcConfig
+from adu_pipeline.amc.errors import (
+    AmcApiError,
+    AmcConnectionError,
+    AmcNotFoundError,
+    AmcServerError,
+    AmcTimeout,
+    AmcValidationError,
+)
+from adu_pipeline.amc.models import Account, Advertiser, Audience, Dataset, Instance, Upload
+from adu_pipeline.amc.retry import Clock, Deadline, RetryPolicy
+from adu_pipeline.amc.status import JobStatus
+from adu_pipeline.amc.transport import Transport
+
+logger = logging.getLogger("adu_pipeline.amc")
+
+# Spec media types (API.md 1.3/1.4; the OpenAPI documents win).
+MT_DATASET = "application/vnd.amcadvertiserdataset.v1+json"
+MT_COLUMN = "application/vnd.amcadvertiserdatasetcolumn.v1+json"
+MT_UPLOAD = "application/vnd.amcadvertiserdataupload.v1+json"
+MT_AUDIENCE = "application/vnd.amcquerybasedaudience.v1+json"
+MT_AUDIENCE_ACCEPT = (
+    "application/vnd.amcquerybasedaudience.v1.2+json, "
+    "application/vnd.amcquerybasedaudience.v1.1+json;q=0.9, "
+    "application/vnd.amcquerybasedaudience.v1+json;q=0.8, application/json;q=0.5"
+)
+MT_ACCOUNTS = "application/vnd.amcaudiencesconnections.v1+json"
+MT_INSTANCES = "application/vnd.amcinstances.v1+json"
+
+AMBIGUOUS_ERRORS = (AmcServerError, AmcTimeout, AmcConnectionError)
+_STATUS_PREFERENCE = {
+    JobStatus.SUCCEEDED: 0,
+    JobStatus.RUNNING: 1,
+    JobStatus.PENDING: 2,
+    JobStatus.FAILED: 3,
+    JobStatus.DEACTIVATED: 4,
+}
+
+
+@dataclass(frozen=True)
+class DatasetResult:
+    dataset: Dataset
+    created: bool
+    diff: DatasetDiff
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    upload: Upload
+    created: bool
+
+
+@dataclass(frozen=True)
+class AudienceResult:
+    audience: Audience
+    action: str  # "created" | "reused" | "updated"
+    differences: tuple[str, ...] = ()
+
+    @property
+    def created(self) -> bool:
+        return self.action == "created"
+
+
+class AmcClient:
+    """Synchronous AMC client. Use as a context manager or call `close()`.
+
+    `with_budget(seconds)` returns a view sharing the connection pool and token cache whose calls
+    all finish (retries and waits included) before one deadline: make one per sensor tick.
+    """
+
+    def __init__(
+        self,
+        config: AmcConfig,
+        *,
+        retry: RetryPolicy | None = None,
+        httpx_transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = time.monotonic,
+        rng: random.Random | None = None,
+        _transport: Transport | None = None,
+        _deadline: Deadline | None = None,
+    ) -> None:
+        self.config = config
+        self.retry = retry or RetryPolicy()
+        self._t = _transport or Transport(
+            config, httpx_transport=httpx_transport, sleep=sleep, clock=clock, rng=rng
+        )
+        self._deadline = _deadline
+        self._owner = _transport is None
+
+    # -- lifecycle and views ----------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._owner:
+            self._t.close()
+
+    def __enter__(self) -> AmcClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def with_budget(self, seconds: float) -> AmcClient:
+        """A view whose calls share one deadline `seconds` from now (e.g. 20 s per sensor tick)."""
+        deadline = Deadline.earliest(Deadline(seconds, self._t.clock), self._deadline)
+        policy = RetryPolicy(
+            self.retry.max_attempts,
+            self.retry.base_delay,
+            self.retry.max_delay,
+            min(self.retry.budget_seconds, seconds),
+        )
+        return AmcClient(self.config, retry=policy, _transport=self._t, _deadline=deadline)
+
+    def with_retry(self, policy: RetryPolicy) -> AmcClient:
+        return AmcClient(self.config, retry=policy, _transport=self._t, _deadline=self._deadline)
+
+    @property
+    def budget_remaining(self) -> float | None:
+        return None if self._deadline is None else self._deadline.remaining()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.config.api_base_url + path
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str],
+        params: Any = None,
+        body: Any = None,
+        content_type: str | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        response = self._t.request(
+            method,
+            self._url(path),
+            policy=self.retry,
+            deadline=self._deadline,
+            headers=headers,
+            params=params,
+            json_body=body,
+            content_type=content_type,
+            idempotent=idempotent,
+        )
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            raise AmcApiError(
+                status=response.status_code,
+                details="response is not JSON",
+                method=method,
+                path=httpx.URL(self._url(path)).path,
+            ) from None
+
+    def _adu_headers(self, media_type: str) -> dict[str, str]:
+        cfg = self.config
+        cfg.require(
+            "client_id",
+            "advertiser_id",
+            "marketplace_id",
+            "instance_id",
+            purpose="Advertiser Data Upload",
+        )
+        headers = {
+            "Amazon-Advertising-API-ClientId": cfg.client_id,
+            "Amazon-Advertising-API-AdvertiserId": str(cfg.advertiser_id),
+            "Amazon-Advertising-API-MarketplaceId": str(cfg.marketplace_id),
+            "Accept": f"{media_type}, application/json;q=0.5",
+        }
+        if cfg.ads_account_id:
+            headers["Amazon-Ads-AccountId"] = cfg.ads_account_id
+        return headers
+
+    def _audience_headers(self) -> dict[str, str]:
+        cfg = self.config
+        cfg.require("client_id", "instance_id", purpose="rule-based audiences")
+        headers = {
+            "Amazon-Advertising-API-ClientId": cfg.client_id,
+            "Amazon-Marketing-Cloud-Audience-InstanceId": str(cfg.instance_id),
+            "Accept": MT_AUDIENCE_ACCEPT,
+        }
+        if cfg.audience_entity_id:
+            headers["Amazon-Advertising-API-EntityId"] = str(cfg.audience_entity_id)
+        return headers
+
+    def _admin_headers(
+        self, advertiser_id: str | None, marketplace_id: str | None
+    ) -> dict[str, str]:
+        cfg = self.config
+        cfg.require("client_id", purpose="AMC administration")
+        advertiser = advertiser_id or cfg.advertiser_id
+        marketplace = marketplace_id or cfg.marketplace_id
+        if not advertiser or not marketplace:
+            cfg.require("advertiser_id", "marketplace_id", purpose="listing AMC instances")
+        return {
+            "Amazon-Advertising-API-ClientId": cfg.client_id,
+            "Amazon-Advertising-API-AdvertiserId": str(advertiser),
+            "Amazon-Advertising-API-MarketplaceId": str(marketplace),
+            "Accept": MT_INSTANCES,
+        }
+
+    def _adu(self, path: str) -> str:
+        return f"/amc/advertiserData/{_seg(str(self.config.instance_id))}{path}"
+
+    @staticmethod
+    def _pages(fetch: Callable[[str | None], tuple[list[Any], str | None]]) -> Iterator[Any]:
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            items, token = fetch(token)
+            yield from items
+            if not token or token in seen:  # a repeated token would loop forever
+                return
+            seen.add(token)
+
+    # -- administration (discovery) -----------------------------------------------------------
+
+    def list_accounts(self) -> list[Account]:
+        """GET /amc/accounts: the AMC accounts (AdvertiserId values) this login can use."""
+        self.config.require("client_id", purpose="listing AMC accounts")
+        headers = {
+            "Amazon-Advertising-API-ClientId": self.config.client_id,
+            "Accept": f"{MT_ACCOUNTS}, application/json;q=0.5",
+        }
+
+        def fetch(token: str | None) -> tuple[list[Any], str | None]:
+            body = self._call("GET", "/amc/accounts", headers=headers, params={"nextToken": token})
+            return body.get("amcAccounts") or [], body.get("nextToken")
+
+        return [Account.from_api(a) for a in self._pages(fetch)]
+
+    def list_instances(
+        self,
+        *,
+        advertiser_id: str | None = None,
+        marketplace_id: str | None = None,
+        page_size: int | None = None,
+    ) -> list[Instance]:
+        headers = self._admin_headers(advertiser_id, marketplace_id)
+
+        def fetch(token: str | None) -> tuple[list[Any], str | None]:
+            params = {"nextToken": token, "limit": page_size}
+            body = self._call("GET", "/amc/instances", headers=headers, params=params)
+            return body.get("instances") or [], body.get("nextToken")
+
+        return [Instance.from_api(i) for i in self._pages(fetch)]
+
+    def get_instance(
+        self,
+        instance_id: str | None = None,
+        *,
+        advertiser_id: str | None = None,
+        marketplace_id: str | None = None,
+    ) -> Instance:
+        iid = instance_id or self.config.instance_id
+        headers = self._admin_headers(advertiser_id, marketplace_id)
+        body = self._call("GET", f"/amc/instances/{_seg(str(iid))}", headers=headers)
+        return Instance.from_api(body.get("instance") or body)
+
+    def list_advertisers(
+        self,
+        instance_id: str | None = None,
+        *,
+        advertiser_id: str | None = None,
+        marketplace_id: str | None = None,
+        page_size: int | None = None,
+    ) -> list[Advertiser]:
+        """GET /amc/instances/{id}/advertisers: DSP advertisers usable as audience advertiserId."""
+        iid = instance_id or self.config.instance_id
+        headers = self._admin_headers(advertiser_id, marketplace_id)
+
+        def fetch(token: str | None) -> tuple[list[Any], str | None]:
+            params = {"nextToken": token, "limit": page_size}
+            body = self._call(
+                "GET",
+                f"/amc/instances/{_seg(str(iid))}/advertisers",
+                headers=headers,
+                params=params,
+            )
+            return body.get("advertisers") or [], body.get("nextToken")
+
+        return [Advertiser.from_api(a) for a in self._pages(fetch)]
+
+    # -- datasets -----------------------------------------------------------------------------
+
+    def create_dataset(self, body: Mapping[str, Any]) -> str:
+        """POST /dataSets; returns the dataSetId. Not retried after an ambiguous failure."""
+        wrapped = wrap_dataset_body(body)
+        result = self._call(
+            "POST",
+            self._adu("/dataSets"),
+            headers=self._adu_headers(MT_DATASET),
+            body=wrapped,
+            content_type=MT_DATASET,
+            idempotent=False,
+        )
+        return str(result.get("dataSetId") or wrapped["dataSet"].get("dataSetId"))
+
+    def get_dataset(self, dataset_id: str) -> Dataset:
+        body = self._call(
+            "GET", self._adu(f"/dataSets/{_seg(dataset_id)}"), headers=self._adu_headers(MT_DATASET)
+        )
+        return Dataset.from_api(body.get("dataSet") or body)
+
+    def find_dataset(self, dataset_id: str) -> Dataset | None:
+        try:
+            return self.get_dataset(dataset_id)
+        except AmcNotFoundError:
+            return None
+
+    def iter_datasets(self, *, page_size: int | None = None) -> Iterator[Dataset]:
+        headers = self._adu_headers(MT_DATASET)
+
+        def fetch(token: str | None) -> tuple[list[Any], str | None]:
+            params = {"nextToken": token, "maxResults": page_size}
+            body = self._call("POST", self._adu("/dataSets/list"), headers=headers, params=params)
+            return body.get("dataSets") or [], body.get("nextToken")
+
+        return (Dataset.from_api(d) for d in self._pages(fetch))
+
+    def list_datasets(self, *, page_size: int | None = None) -> list[Dataset]:
+        return list(self.iter_datasets(page_size=page_size))
+
+    def update_dataset(
+        self, dataset_id: str, *, description: str | None = None, country_code: str | None = None
+    ) -> Dataset:
+        patch = {
+            k: v
+            for k, v in (("description", description), ("countryCode", country_code))
+            if v is not None
+        }
+        body = self._call(
+            "PUT",
+            self._adu(f"/dataSets/{_seg(dataset_id)}"),
+            headers=self._adu_headers(MT_DATASET),
+            body=patch,
+            content_type=MT_DATASET,
+        )
+        return Dataset.from_api(body.get("dataSet") or body)
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        """Irreversible: AMC deletes the dataset and all its data."""
+        self._call(
+            "DELETE",
+            self._adu(f"/dataSets/{_seg(dataset_id)}"),
+            headers=self._adu_headers(MT_DATASET),
+        )
+
+    def add_column(self, dataset_id: str, column: Mapping[str, Any]) -> Dataset:
+        body = self._call(
+            "POST",
+            self._adu(f"/dataSets/{_seg(dataset_id)}/columns"),
+            headers=self._adu_headers(MT_COLUMN),
+            body={"column": dict(column)},
+            content_type=MT_COLUMN,
+            idempotent=False,
+        )
+        return Dataset.from_api(body.get("dataSet") or body)
+
+    def find_or_create_dataset(self, body: Mapping[str, Any]) -> DatasetResult:
+        """Create the dataset unless it exists; report how an existing one differs.
+
+        A failed create whose outcome is unknown (timeout, 5xx) or that AMC rejects as a duplicate
+        is resolved by reading the dataset back, never by posting again.
+        """
+        view = self._budgeted()
+        wrapped = wrap_dataset_body(body)
+        dataset_id = str(wrapped["dataSet"].get("dataSetId") or "")
+        existing = view.find_dataset(dataset_id) if dataset_id else None
+        if existing is not None:
+            return DatasetResult(existing, False, dataset_differences(wrapped, existing))
+        try:
+            view.create_dataset(wrapped)
+            created = True
+        except (*AMBIGUOUS_ERRORS, AmcValidationError) as exc:
+            found = view.find_dataset(dataset_id) if dataset_id else None
+            if found is None:
+                raise exc from None
+            logger.info("create dataset: outcome resolved by reading it back")
+            return DatasetResult(
+                found, isinstance(exc, AMBIGUOUS_ERRORS), dataset_differences(wrapped, found)
+            )
+        dataset = view.find_dataset(dataset_id)
+        if dataset is None:  # not readable yet: report what we asked for
+            dataset = Dataset.from_api(wrapped["dataSet"])
+        return DatasetResult(dataset, created, dataset_differences(wrapped, dataset))
+
+    # -- uploads ------------------------------------------------------------------------------
+
+    def create_upload(self, dataset_id: str, body: Mapping[str, Any]) -> Upload:
+        """POST /uploads/{dataSetId}; returns the new upload (id + status)."""
+        result = self._call(
+            "POST",
+            self._adu(f"/uploads/{_seg(dataset_id)}"),
+            headers=self._adu_headers(MT_UPLOAD),
+            body=dict(body),
+            content_type=MT_UPLOAD,
+            idempotent=False,
+        )
+        merged = {
+            **{k: v for k, v in body.items() if k in ("dataSource", "countryCode")},
+            **result,
+            "dataSetId": dataset_id,
+        }
+        return Upload.from_api(merged)
+
+    def get_upload(self, dataset_id: str, upload_id: str) -> Upload:
+        body = self._call(
+            "GET",
+            self._adu(f"/uploads/{_seg(dataset_id)}/{_seg(upload_id)}"),
+            headers=self._adu_headers(MT_UPLOAD),
+        )
+        return Upload.from_api(body.get("upload") or body, dataset_id=dataset_id)
+
+    def iter_uploads(
+        self,
+        *,
+        dataset_id: str | None = None,
+        status: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Upload]:
+        headers = self._adu_headers(MT_UPLOAD)
+
+        def fetch(token: str | None) -> tuple[list[Any], str | None]:
+            params = {
+                "nextToken": token,
+                "maxResults": page_size,
+                "dataSetId": dataset_id,
+                "status": status,
+            }
+            body = self._call("POST", self._adu("/uploads/list"), headers=headers, params=params)
+            return body.get("uploads") or [], body.get("nextToken")
+
+        return (Upload.from_api(u) for u in self._pages(fetch))
+
+    def list_uploads(
+        self,
+        *,
+        dataset_id: str | None = None,
+        status: str | None = None,
+        page_size: int | None = None,
+    ) -> list[Upload]:
+        return list(self.iter_uploads(dataset_id=dataset_id, status=status, page_size=page_size))
+
+    def find_upload(
+        self, dataset_id: str, data_source: Mapping[str, Any], *, include_failed: bool = False
+    ) -> Upload | None:
+        """The newest upload of this dataset from the same S3 source (FAILED ones skipped)."""
+        matches = [
+            u
+            for u in self.iter_uploads(dataset_id=dataset_id)
+            if (u.dataset_id in (None, dataset_id))
+            and same_data_source(u.data_source, data_source)
+            and (include_failed or not u.status.is_failure)
+        ]
+        if not matches:
+            return None
+        return max(matches, key=lambda u: u.created_at or "")
+
+    def find_or_create_upload(
+        self, dataset_id: str, body: Mapping[str, Any], *, force: bool = False
+    ) -> UploadResult:
+        """Start an upload unless one from the same source exists (not FAILED) or `force`."""
+        view = self._budgeted()
+        source = body.get("dataSource") or {}
+        if not force:
+            existing = view.find_upload(dataset_id, source)
+            if existing is not None:
+                return UploadResult(existing, False)
+        try:
+            return UploadResult(view.create_upload(dataset_id, body), True)
+        except AMBIGUOUS_ERRORS:
+            found = view.find_upload(dataset_id, source)
+            if found is None:
+                raise
+            logger.info("create upload: outcome resolved by listing uploads")
+            return UploadResult(found, True)
+
+    def wait_for_upload(
+        self,
+        dataset_id: str,
+        upload_id: str,
+        *,
+        timeout: float = 3600.0,
+        max_interval: float = 15.0,
+        on_poll: Callable[[Upload], None] | None = None,
+    ) -> Upload:
+        """Poll until SUCCESS/COMPLETED or FAILED; AmcTimeout after `timeout` seconds."""
+        return self._wait(
+            lambda: self.get_upload(dataset_id, upload_id),
+            timeout,
+            max_interval,
+            on_poll,
+            what=f"upload {upload_id}",
+        )
+
+    # -- rule-based audiences -----------------------------------------------------------------
+
+    def create_audience(self, body: Mapping[str, Any]) -> Audience:
+        """POST /amc/audiences/query. A repeat makes a second audience: prefer find_or_create."""
+        result = self._call(
+            "POST",
+            "/amc/audiences/query",
+            headers=self._audience_headers(),
+            body=dict(body),
+            content_type=MT_AUDIENCE,
+            idempotent=False,
+        )
+        return Audience.from_api({**body, **result})
+
+    def get_audience(self, audience_id: str) -> Audience:
+        body = self._call(
+            "GET", f"/amc/audiences/query/{_seg(audience_id)}", headers=self._audience_headers()
+        )
+        return Audience.from_api(body)
+
+    def iter_audiences(self, *, page_size: int | None = None) -> Iterator[Audience]:
+        headers = self._audience_headers()
+
+        def fetch(token: str | None) -> tuple[list[Any], str | None]:
+            params = {"nextToken": token, "maxResults": page_size}
+            body = self._call("GET", "/amc/audiences/query", headers=headers, params=params)
+            return body.get("executionMetadata") or [], body.get("nextToken")
+
+        return (Audience.from_api(a) for a in self._pages(fetch))
+
+    def list_audiences(self, *, page_size: int | None = None) -> list[Audience]:
+        return list(self.iter_audiences(page_size=page_size))
+
+    def update_audience(self, audience_id: str, body: Mapping[str, Any]) -> Audience:
+        """PUT (FAILED audiences only): a full replacement; name and advertiser must not change."""
+        full = {"audienceType": "RULE_BASED", **body}
+        result = self._call(
+            "PUT",
+            f"/amc/audiences/query/{_seg(audience_id)}",
+            headers=self._audience_headers(),
+            body=full,
+            content_type=MT_AUDIENCE,
+        )
+        return Audience.from_api({**full, "audienceExecutionId": audience_id, **result})
+
+    def delete_audience(self, audience_id: str) -> None:
+        self._call(
+            "DELETE", f"/amc/audiences/query/{_seg(audience_id)}", headers=self._audience_headers()
+        )
+
+    def find_audience(self, name: str, *, advertiser_id: str | None = None) -> Audience | None:
+        """The audience with this exact name (best status, then newest), or None."""
+        matches = [
+            a
+            for a in self.iter_audiences()
+            if a.name == name
+            and (advertiser_id is None or a.advertiser_id in (None, advertiser_id))
+        ]
+        if not matches:
+            return None
+        matches.sort(key=lambda a: a.create_time or "", reverse=True)
+        matches.sort(key=lambda a: _STATUS_PREFERENCE.get(a.status, 9))
+        return matches[0]
+
+    def find_or_create_audience(self, body: Mapping[str, Any]) -> AudienceResult:
+        """Idempotent create by audienceName: reuse an existing one, never post a duplicate.
+
+        After an ambiguous failure (timeout, connection drop, 5xx) the list is read again before
+        any new POST, so a create that did reach AMC is found rather than repeated.
+        """
+        view = self._budgeted()
+        name = str(body.get("audienceName") or "")
+        advertiser = body.get("advertiserId")
+        existing = view.find_audience(name, advertiser_id=advertiser)
+        if existing is not None:
+            return AudienceResult(existing, "reused", tuple(audience_differences(body, existing)))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return AudienceResult(view.create_audience(body), "created")
+            except AMBIGUOUS_ERRORS as exc:
+                found = view.find_audience(name, advertiser_id=advertiser)
+                if found is not None:
+                    logger.info("create audience: outcome resolved by listing audiences")
+                    return AudienceResult(found, "created")
+                if attempt >= view.retry.max_attempts:
+                    raise
+                delay = view.retry.delay_for(exc, attempt, view._t.rng)
+                if view._deadline is not None and delay >= view._deadline.remaining():
+                    raise
+                view._t.sleep(delay)
+
+    def ensure_audience(
+        self,
+        body: Mapping[str, Any],
+        *,
+        update_failed: bool = True,
+    ) -> AudienceResult:
+        """find_or_create_audience, then re-run a FAILED audience with this body (PUT)."""
+        result = self._budgeted().find_or_create_audience(body)
+        audience = result.audience
+        if result.action == "reused" and update_failed and audience.status.is_failure:
+            updated = self.update_audience(audience.audience_id, body)
+            return AudienceResult(updated, "updated", result.differences)
+        return result
+
+    def wait_for_audience(
+        self,
+        audience_id: str,
+        *,
+        timeout: float = 3600.0,
+        max_interval: float = 15.0,
+        on_poll: Callable[[Audience], None] | None = None,
+    ) -> Audience:
+        """Poll until SUCCEEDED, FAILED or DEACTIVATED; AmcTimeout after `timeout` seconds."""
+        return self._wait(
+            lambda: self.get_audience(audience_id),
+            timeout,
+            max_interval,
+            on_poll,
+            what=f"audience {audience_id}",
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _budgeted(self) -> AmcClient:
+        """This client if it already has a deadline, else a view bounded by one call budget."""
+        return self if self._deadline is not None else self.with_budget(self.retry.budget_seconds)
+
+    def _wait(
+        self,
+        get: Callable[[], Any],
+        timeout: float,
+        max_interval: float,
+        on_poll: Callable[[Any], None] | None,
+        *,
+        what: str,
+    ) -> Any:
+        """Poll with growing pauses (0.5, 1, 2 ... max_interval s): quick locally, polite live."""
+        deadline = Deadline(timeout, self._t.clock)
+        interval = min(0.5, max_interval)
+        while True:
+            item = get()
+            if on_poll is not None:
+                on_poll(item)
+            if item.status.is_terminal:
+                return item
+            if deadline.remaining() <= interval:
+                raise AmcTimeout(
+                    details=f"{what} still {item.status_raw} after waiting {timeout:g} s"
+                )
+            self._t.sleep(interval)
+            interval = min(max_interval, interval * 2)
+
+
+def _seg(value: str) -> str:
+    """One URL path segment; ids never smuggle a '/'."""
+    return quote(value, safe="")
