@@ -144,6 +144,13 @@ class AmcClient:
     def budget_remaining(self) -> float | None:
         return None if self._deadline is None else self._deadline.remaining()
 
+    def access_token(self) -> str:
+        """A valid access token (cached; refreshed shortly before expiry)."""
+        self.config.require(
+            "client_id", "client_secret", "refresh_token", purpose="Login with Amazon"
+        )
+        return self._t.tokens.get(self.retry.budget_seconds)
+
     # -- plumbing ---------------------------------------------------------------------------
 
     def _url(self, path: str) -> str:
