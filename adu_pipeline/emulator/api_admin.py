@@ -1,0 +1,87 @@
+"""AMC administration calls used for discovery: accounts, instances, linked advertisers."""
+
+from __future__ import annotations
+
+from adu_pipeline.emulator.app import Emulator, page
+from adu_pipeline.emulator.config import Instance
+from adu_pipeline.emulator.web import ApiError, Request, Response
+
+ACCOUNTS_MEDIA = "application/vnd.amcaudiencesconnections.v1+json"
+INSTANCES_MEDIA = "application/vnd.amcinstances.v1+json"
+CONFIGURED_TYPES = {"SPONSORED_ADS": "SPONSORED_PRODUCTS"}
+
+
+def list_accounts(app: Emulator, req: Request) -> Response:
+    app.authenticate(req)
+    account = app.config.account
+    body = {
+        "amcAccounts": [
+            {
+                "accountId": account.account_id,
+                "accountName": account.account_name,
+                "marketplaceId": account.marketplace_id,
+            }
+        ]
+    }
+    return Response(200, body, ACCOUNTS_MEDIA)
+
+
+def list_instances(app: Emulator, req: Request) -> Response:
+    app.authenticate(req)
+    app.check_account_headers(req)
+    items, next_token = page(list(app.config.instances), req, size_param="limit", default=10)
+    body: dict = {"instances": [instance_body(app, i) for i in items]}
+    if next_token:
+        body["nextToken"] = next_token
+    return Response(200, body, INSTANCES_MEDIA)
+
+
+def get_instance(app: Emulator, req: Request, instance_id: str) -> Response:
+    app.authenticate(req)
+    app.check_account_headers(req)
+    return Response(
+        200, {"instance": instance_body(app, app.known_instance(instance_id))}, INSTANCES_MEDIA
+    )
+
+
+def list_advertisers(app: Emulator, req: Request, instance_id: str) -> Response:
+    app.authenticate(req)
+    app.check_account_headers(req)
+    instance = app.known_instance(instance_id)
+    wanted = req.param("type")
+    advertisers = [a for a in instance.advertisers if wanted in (None, a.type)]
+    if wanted and wanted not in ("DISPLAY", "SAS", "SPONSORED_ADS"):
+        raise ApiError(400, "type must be DISPLAY, SAS or SPONSORED_ADS.")
+    items, next_token = page(advertisers, req, size_param="limit", default=100, maximum=1000)
+    body: dict = {
+        "advertisers": [
+            {
+                "id": a.id,
+                "name": a.name,
+                "type": a.type,
+                "configuredAdvertiserTypes": [CONFIGURED_TYPES.get(a.type, a.type)],
+            }
+            for a in items
+        ],
+        "totalCount": len(advertisers),
+    }
+    if next_token:
+        body["nextToken"] = next_token
+    return Response(200, body, INSTANCES_MEDIA)
+
+
+def instance_body(app: Emulator, instance: Instance) -> dict:
+    return {
+        "instanceId": instance.instance_id,
+        "instanceName": instance.instance_name,
+        "apiEndpoint": app.public_url,
+        "awsAccountId": instance.aws_account_id,
+        "dataUploadAwsAccountId": instance.data_upload_aws_account_id,
+        "s3BucketName": instance.s3_bucket_name,
+        "s3BucketRegion": instance.s3_bucket_region,
+        "creationStatus": "COMPLETED",
+        "creationDatetime": instance.creation_datetime,
+        "entities": [app.config.account.account_id],
+        "advertiserTypes": sorted({a.type for a in instance.advertisers} or {"DISPLAY"}),
+        "customerCanonicalName": instance.customer_canonical_name,
+    }

@@ -1,0 +1,116 @@
+"""Run a rule-based audience's SQL for real, in DuckDB, over the matched rows of its datasets.
+
+Each dataset the SQL names becomes a table called by its dataSetId, typed from the dataset's
+columns, with the resolved user id exposed as `user_id`. Fact datasets are cut to the audience's
+time window on their main event time. The audience is the distinct non-null `user_id` values the
+SQL returns. DuckDB runs with external access disabled, so SQL cannot read files.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+
+from adu_pipeline.emulator import rules
+from adu_pipeline.emulator.state import Store
+
+ARROW_TYPES = {
+    "STRING": pa.string(),
+    "INTEGER": pa.int32(),
+    "LONG": pa.int64(),
+    "DECIMAL": pa.decimal128(18, 2),
+    "TIMESTAMP": pa.timestamp("s", tz="UTC"),
+    "DATE": pa.date32(),
+}
+
+
+class AudienceFailed(Exception):
+    """The audience ends FAILED with this statusReason."""
+
+
+def audience_size(
+    store: Store, instance_id: str, query: str, window: tuple[datetime, datetime], min_users: int
+) -> int:
+    """Distinct user ids the SQL selects; AudienceFailed when invalid or below `min_users`."""
+    sql = query.strip().rstrip(";").strip()
+    try:
+        names = duckdb.get_table_names(sql)
+    except duckdb.Error as exc:
+        raise AudienceFailed(f"Invalid SQL query: {_first_line(exc)}") from None
+    datasets = {d["dataSetId"]: d for d in store.list_datasets(instance_id)}
+    unknown = sorted(n for n in names if n.split(".")[-1] not in datasets)
+    if unknown:
+        raise AudienceFailed(f"Invalid tables in the SQL query: {', '.join(unknown)}")
+    con = duckdb.connect(":memory:")
+    try:
+        for name in names:
+            table = _table(store, instance_id, datasets[name.split(".")[-1]], window)
+            con.register(name.split(".")[-1], table)
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        try:
+            count = con.execute(
+                f'SELECT count(DISTINCT "user_id") FROM ({sql}) AS audience'
+            ).fetchone()
+        except duckdb.BinderException as exc:
+            if "user_id" in str(exc):
+                raise AudienceFailed("The audience query must select the user_id column.") from None
+            raise AudienceFailed(f"Invalid SQL query: {_first_line(exc)}") from None
+        except duckdb.Error as exc:
+            raise AudienceFailed(f"Invalid SQL query: {_first_line(exc)}") from None
+    finally:
+        con.close()
+    size = int(count[0]) if count else 0
+    if size < min_users:
+        raise AudienceFailed(
+            f"The audience has {size} matched user_ids; at least {min_users:,} are required."
+        )
+    return size
+
+
+def _table(store: Store, instance_id: str, dataset: dict, window: tuple[datetime, datetime]):
+    columns = dataset["columns"]
+    rows = store.dataset_rows(instance_id, dataset["dataSetId"])
+    event = rules.main_event_time(columns)
+    if event:
+        rows = [r for r in rows if _in_window(r.get(event["name"]), window)]
+    arrays, fields = [], []
+    for column in columns:
+        kind = ARROW_TYPES[column["dataType"]]
+        values = [_typed(r.get(column["name"]), column["dataType"]) for r in rows]
+        arrays.append(pa.array(values, type=kind))
+        fields.append(pa.field(column["name"], kind))
+    user_col = next((c["name"] for c in columns if c.get("isMainUserId")), None)
+    if user_col and user_col != "user_id" and "user_id" not in {c["name"] for c in columns}:
+        arrays.append(pa.array([r.get(user_col) for r in rows], type=pa.string()))
+        fields.append(pa.field("user_id", pa.string()))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _typed(value, data_type: str):
+    if value is None:
+        return None
+    if data_type == "DECIMAL":
+        return Decimal(value)
+    if data_type == "TIMESTAMP":
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if data_type == "DATE":
+        return date.fromisoformat(value)
+    return value
+
+
+def _in_window(value: str | None, window: tuple[datetime, datetime]) -> bool:
+    if value is None:
+        return False
+    if "T" in value:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    else:
+        moment = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return window[0] <= moment <= window[1]
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:300]

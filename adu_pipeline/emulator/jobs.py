@@ -1,0 +1,229 @@
+"""The background worker that moves uploads and audiences through their states.
+
+Uploads: SUBMITTED -> IN_PROGRESS -> SUCCESS | FAILED; audiences: PENDING -> RUNNING ->
+SUCCEEDED | FAILED. Each transition waits `timing.step_seconds` after the previous one. The job
+state lives in SQLite (`next_at` = when the next transition is due), so a restarted emulator
+resumes every unfinished job; a finished job's rows and status are committed in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+from datetime import UTC, datetime
+
+from adu_pipeline.emulator.app import Emulator
+from adu_pipeline.emulator.audience_sql import AudienceFailed, audience_size
+from adu_pipeline.emulator.ingest import UploadFailed, ingest, s3_client
+
+log = logging.getLogger("adu_pipeline.emulator.jobs")
+MAX_IDLE_SECONDS = 1.0
+
+
+class Worker(threading.Thread):
+    """One thread; processes due jobs one at a time, sleeps until the next one is due."""
+
+    def __init__(self, app: Emulator):
+        super().__init__(name="amc-emulator-jobs", daemon=True)
+        self.app = app
+        self._stopping = threading.Event()
+        self._s3 = None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
+        self.app.wakeup.set()
+        self.join(timeout)
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                worked = self.step()
+            except Exception:
+                log.exception("emulator job worker error")
+                worked = False
+            if not worked:
+                self.app.wakeup.wait(self._idle_seconds())
+                self.app.wakeup.clear()
+
+    def step(self) -> bool:
+        """Advance the most overdue job, if any is due; True when something happened."""
+        now = self.app.now()
+        store = self.app.store
+        upload = store.one(
+            "SELECT * FROM uploads WHERE status IN ('SUBMITTED','IN_PROGRESS') AND next_at <= ?"
+            " ORDER BY next_at LIMIT 1",
+            (now,),
+        )
+        if upload is not None:
+            self._advance_upload(upload)
+            return True
+        audience = store.one(
+            "SELECT * FROM audiences WHERE status IN ('PENDING','RUNNING') AND next_at <= ?"
+            " ORDER BY next_at LIMIT 1",
+            (now,),
+        )
+        if audience is not None:
+            self._advance_audience(audience)
+            return True
+        return False
+
+    def _idle_seconds(self) -> float:
+        due = self.app.store.one(
+            "SELECT min(n) AS n FROM (SELECT min(next_at) AS n FROM uploads"
+            " WHERE status IN ('SUBMITTED','IN_PROGRESS') UNION ALL SELECT min(next_at)"
+            " FROM audiences WHERE status IN ('PENDING','RUNNING'))"
+        )
+        if due is None or due["n"] is None:
+            return MAX_IDLE_SECONDS
+        return min(MAX_IDLE_SECONDS, max(0.0, due["n"] - self.app.now()))
+
+    # --- uploads ----------------------------------------------------------------------------
+
+    def _advance_upload(self, row: sqlite3.Row) -> None:
+        app, now = self.app, self.app.now()
+        step = app.config.timing.step_seconds
+        if row["status"] == "SUBMITTED":
+            with app.store.tx() as c:
+                c.execute(
+                    "UPDATE uploads SET status='IN_PROGRESS', updated_at=?, next_at=?"
+                    " WHERE upload_id=?",
+                    (now, now + step, row["upload_id"]),
+                )
+            return
+        try:
+            written = self._ingest(row)
+        except UploadFailed as exc:
+            self._finish_upload(row["upload_id"], "FAILED", str(exc), {})
+        except Exception:
+            log.exception("upload processing error")
+            self._finish_upload(row["upload_id"], "FAILED", "Internal error while processing.", {})
+        else:
+            log.info("upload %s SUCCESS: %d rows", row["upload_id"], written)
+
+    def _ingest(self, row: sqlite3.Row) -> int:
+        app = self.app
+        forced = app.config.hooks.upload_outcome(row["upload_id"], row["data_set_id"])
+        if forced:
+            raise UploadFailed(forced)
+        dataset = app.store.get_dataset(row["instance_id"], row["data_set_id"])
+        if dataset is None:
+            raise UploadFailed(f"Data set {row['data_set_id']} no longer exists.")
+        if self._s3 is None:
+            self._s3 = s3_client(app.config, app.s3_endpoint_url)
+        request = json.loads(row["request"])
+        result = ingest(app.config, self._s3, dataset, request)
+        return self._store_rows(row, request["updateStrategy"], result.rows)
+
+    def _store_rows(self, row: sqlite3.Row, strategy: str, rows: list[tuple[str, dict]]) -> int:
+        """Apply the update strategy to the stored rows and finish the upload, atomically."""
+        instance_id, data_set_id, upload_id = (
+            row["instance_id"],
+            row["data_set_id"],
+            row["upload_id"],
+        )
+        where = "instance_id=? AND data_set_id=?"
+        with self.app.store.tx() as c:
+            if strategy == "FULL_REPLACE":
+                c.execute(f"DELETE FROM rows WHERE {where}", (instance_id, data_set_id))
+            elif strategy in ("OVERLAP_REPLACE", "OVERLAP_KEEP"):
+                existing = {
+                    r[0]
+                    for r in c.execute(
+                        f"SELECT DISTINCT partition FROM rows WHERE {where}",
+                        (instance_id, data_set_id),
+                    )
+                }
+                touched = {p for p, _ in rows}
+                if strategy == "OVERLAP_REPLACE":
+                    for partition in touched & existing:
+                        c.execute(
+                            f"DELETE FROM rows WHERE {where} AND partition=?",
+                            (instance_id, data_set_id, partition),
+                        )
+                else:
+                    rows = [(p, r) for p, r in rows if p not in existing]
+            c.executemany(
+                "INSERT INTO rows (instance_id, data_set_id, partition, upload_id, data)"
+                " VALUES (?,?,?,?,?)",
+                [(instance_id, data_set_id, p, upload_id, json.dumps(r)) for p, r in rows],
+            )
+            self._finish_upload(upload_id, "SUCCESS", None, {"OutputRowCount": len(rows)})
+        return len(rows)
+
+    def _finish_upload(self, upload_id: str, status: str, message: str | None, metrics: dict):
+        with self.app.store.tx() as c:
+            c.execute(
+                "UPDATE uploads SET status=?, message=?, metrics=?, updated_at=?, next_at=NULL"
+                " WHERE upload_id=?",
+                (status, message, json.dumps(metrics), self.app.now(), upload_id),
+            )
+
+    # --- audiences --------------------------------------------------------------------------
+
+    def _advance_audience(self, row: sqlite3.Row) -> None:
+        app, now = self.app, self.app.now()
+        audience_id = row["audience_execution_id"]
+        if row["status"] == "PENDING":
+            with app.store.tx() as c:
+                c.execute(
+                    "UPDATE audiences SET status='RUNNING', updated_at=?, next_at=?"
+                    " WHERE audience_execution_id=?",
+                    (now, now + app.config.timing.step_seconds, audience_id),
+                )
+            return
+        spec = json.loads(row["body"])
+        try:
+            forced = app.config.hooks.audience_outcome(audience_id)
+            if forced:
+                raise AudienceFailed(forced)
+            window = (_moment(spec["timeWindowStart"]), _moment(spec["timeWindowEnd"]))
+            size = audience_size(
+                app.store, row["instance_id"], spec["query"], window, app.config.audience_min_users
+            )
+        except AudienceFailed as exc:
+            self._finish_audience(audience_id, "FAILED", str(exc), 0, None)
+        except Exception:
+            log.exception("audience processing error")
+            self._finish_audience(audience_id, "FAILED", "Internal error while running.", 0, None)
+        else:
+            self._finish_audience(audience_id, "SUCCEEDED", None, size, _dsp_ids(audience_id))
+
+    def _finish_audience(
+        self,
+        audience_id: str,
+        status: str,
+        reason: str | None,
+        count: int,
+        dsp: tuple[str, str] | None,
+    ) -> None:
+        now = self.app.now()
+        with self.app.store.tx() as c:
+            c.execute(
+                "UPDATE audiences SET status=?, status_reason=?, audience_count=?,"
+                " dsp_audience_id=?, dsp_canonical_id=?, last_refreshed_time=?, updated_at=?,"
+                " next_at=NULL WHERE audience_execution_id=?",
+                (
+                    status,
+                    reason,
+                    count,
+                    dsp[0] if dsp else None,
+                    dsp[1] if dsp else None,
+                    now if dsp else None,
+                    now,
+                    audience_id,
+                ),
+            )
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _dsp_ids(audience_id: str) -> tuple[str, str]:
+    """Stable DSP audience id (13 digits) and canonical id for an audience."""
+    digest = hashlib.sha256(f"amc-emulator/dsp/{audience_id}".encode()).hexdigest()
+    return str(int(digest[:15], 16) % 10**13).zfill(13), str(uuid.UUID(digest[:32]))

@@ -1,0 +1,173 @@
+"""Persistent emulator state: one SQLite file under the state dir.
+
+Everything AMC would remember lives here (issued tokens, datasets, uploads, the ingested rows after
+identity matching, audiences), so a restarted emulator picks up exactly where it stopped, including
+jobs that were still running. One connection guarded by a lock: the emulator is small and SQLite
+serialises writers anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS access_tokens (
+    access_token TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    refresh_token TEXT PRIMARY KEY, client_id TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS auth_codes (
+    code TEXT PRIMARY KEY, client_id TEXT NOT NULL, redirect_uri TEXT, used INTEGER NOT NULL,
+    created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS datasets (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, data_set_id TEXT NOT NULL,
+    body TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    UNIQUE (instance_id, data_set_id));
+CREATE TABLE IF NOT EXISTS uploads (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, upload_id TEXT NOT NULL UNIQUE,
+    instance_id TEXT NOT NULL, data_set_id TEXT NOT NULL, request TEXT NOT NULL,
+    status TEXT NOT NULL, message TEXT, metrics TEXT NOT NULL, created_at REAL NOT NULL,
+    updated_at REAL NOT NULL, next_at REAL);
+CREATE INDEX IF NOT EXISTS uploads_by_status ON uploads (status, next_at);
+CREATE TABLE IF NOT EXISTS rows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, data_set_id TEXT NOT NULL,
+    partition TEXT NOT NULL, upload_id TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS rows_by_partition ON rows (instance_id, data_set_id, partition);
+CREATE TABLE IF NOT EXISTS audiences (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, audience_execution_id TEXT NOT NULL UNIQUE,
+    instance_id TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL, status_reason TEXT,
+    audience_count INTEGER, dsp_audience_id TEXT, dsp_canonical_id TEXT,
+    create_time REAL NOT NULL, last_refreshed_time REAL, updated_at REAL NOT NULL, next_at REAL);
+CREATE INDEX IF NOT EXISTS audiences_by_status ON audiences (status, next_at);
+"""
+
+DB_FILE = "amc-emulator.sqlite3"
+
+
+class Store:
+    """Thread-safe access to the SQLite file; `tx()` groups writes atomically."""
+
+    def __init__(self, state_dir: Path):
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / DB_FILE
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One atomic transaction; nested calls join the outer one."""
+        with self._lock:
+            if self._conn.in_transaction:
+                yield self._conn
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params)).fetchone()
+
+    # --- datasets ---------------------------------------------------------------------------
+
+    def get_dataset(self, instance_id: str, data_set_id: str) -> dict | None:
+        row = self.one(
+            "SELECT body FROM datasets WHERE instance_id=? AND data_set_id=?",
+            (instance_id, data_set_id),
+        )
+        return json.loads(row["body"]) if row else None
+
+    def dataset_times(self, instance_id: str, data_set_id: str) -> tuple[float, float]:
+        row = self.one(
+            "SELECT created_at, updated_at FROM datasets WHERE instance_id=? AND data_set_id=?",
+            (instance_id, data_set_id),
+        )
+        return (row["created_at"], row["updated_at"]) if row else (0.0, 0.0)
+
+    def list_datasets(self, instance_id: str) -> list[dict]:
+        rows = self.all(
+            "SELECT body FROM datasets WHERE instance_id=? ORDER BY seq", (instance_id,)
+        )
+        return [json.loads(r["body"]) for r in rows]
+
+    def insert_dataset(self, instance_id: str, body: dict, now: float) -> None:
+        with self.tx() as c:
+            c.execute(
+                "INSERT INTO datasets (instance_id, data_set_id, body, created_at, updated_at)"
+                " VALUES (?,?,?,?,?)",
+                (instance_id, body["dataSetId"], json.dumps(body), now, now),
+            )
+
+    def save_dataset(self, instance_id: str, body: dict, now: float) -> None:
+        with self.tx() as c:
+            c.execute(
+                "UPDATE datasets SET body=?, updated_at=? WHERE instance_id=? AND data_set_id=?",
+                (json.dumps(body), now, instance_id, body["dataSetId"]),
+            )
+
+    def delete_dataset(self, instance_id: str, data_set_id: str) -> None:
+        with self.tx() as c:
+            c.execute(
+                "DELETE FROM datasets WHERE instance_id=? AND data_set_id=?",
+                (instance_id, data_set_id),
+            )
+            c.execute(
+                "DELETE FROM rows WHERE instance_id=? AND data_set_id=?", (instance_id, data_set_id)
+            )
+
+    # --- ingested rows ----------------------------------------------------------------------
+
+    def dataset_rows(self, instance_id: str, data_set_id: str) -> list[dict]:
+        rows = self.all(
+            "SELECT data FROM rows WHERE instance_id=? AND data_set_id=? ORDER BY id",
+            (instance_id, data_set_id),
+        )
+        return [json.loads(r["data"]) for r in rows]
+
+    def partitions(self, instance_id: str, data_set_id: str) -> set[str]:
+        rows = self.all(
+            "SELECT DISTINCT partition FROM rows WHERE instance_id=? AND data_set_id=?",
+            (instance_id, data_set_id),
+        )
+        return {r["partition"] for r in rows}
+
+    def rewrite_rows(self, instance_id: str, data_set_id: str, sql_expr: str, args: tuple) -> None:
+        """Apply a JSON edit (`data = <sql_expr>`) to every stored row of a dataset."""
+        with self.tx() as c:
+            c.execute(
+                f"UPDATE rows SET data = {sql_expr} WHERE instance_id=? AND data_set_id=?",
+                (*args, instance_id, data_set_id),
+            )
+
+    # --- uploads ----------------------------------------------------------------------------
+
+    def get_upload(self, upload_id: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM uploads WHERE upload_id=?", (upload_id,))
+
+    # --- audiences --------------------------------------------------------------------------
+
+    def get_audience(self, audience_execution_id: str) -> sqlite3.Row | None:
+        return self.one(
+            "SELECT * FROM audiences WHERE audience_execution_id=?", (audience_execution_id,)
+        )
