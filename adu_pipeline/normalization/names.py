@@ -1,0 +1,62 @@
+"""FIRST_NAME / LAST_NAME, CITY and STATE over Arrow columns (API.md 5.2, 5.2a)."""
+
+from functools import cache
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from adu_pipeline.normalization import reference
+from adu_pipeline.normalization.fallback import exotic_pattern
+from adu_pipeline.normalization.tables import state_map
+from adu_pipeline.normalization.text import Column, nonempty, replace_all, with_fallback
+
+_TRANSLITERATION = {"ß": "ss", "ä": "ae", "ö": "oe", "ü": "ue", "ø": "o", "æ": "ae"}
+# Python upper-cases 'ß' to 'SS'; Arrow to 'ẞ'.
+_SHARP_S = {"ß": "SS"}
+
+
+def name_vector(values: pa.Array) -> Column:
+    lowered = replace_all(pc.utf8_lower(values), _TRANSLITERATION)
+    return nonempty(pc.replace_substring_regex(lowered, "[^a-z0-9]+", ""))
+
+
+def city_vector(values: pa.Array) -> Column:
+    return nonempty(pc.replace_substring_regex(pc.utf8_lower(values), "[^a-z0-9]+", ""))
+
+
+def state_letters(values: pa.Array) -> pa.Array:
+    """Upper-case and keep A-Z only (the key looked up in the state map)."""
+    return pc.replace_substring_regex(pc.utf8_upper(replace_all(values, _SHARP_S)), "[^A-Z]+", "")
+
+
+def name(values: pa.Array, country: str | None = None) -> Column:
+    """Lower-case, transliterate ß ä ö ü ø æ, keep a-z0-9."""
+    return with_fallback(values, exotic_pattern("name"), name_vector, reference.name)
+
+
+def city(values: pa.Array, country: str | None = None) -> Column:
+    """Lower-case, keep a-z0-9, no transliteration."""
+    return with_fallback(values, exotic_pattern("city"), city_vector, reference.city)
+
+
+@cache
+def _state_keys(country: str) -> tuple[pa.Array, pa.Array]:
+    mapping = state_map(country)
+    return pa.array(list(mapping), pa.string()), pa.array(list(mapping.values()), pa.string())
+
+
+def state(values: pa.Array, country: str) -> Column:
+    """A-Z only; a full name in the country's map becomes its code, else the first 2 letters."""
+
+    def vector(values: pa.Array) -> Column:
+        letters = state_letters(values)
+        keys, codes = _state_keys(country)
+        found = pc.index_in(letters, value_set=keys)
+        code = pc.if_else(
+            pc.is_valid(found), pc.take(codes, found), pc.utf8_slice_codeunits(letters, 0, 2)
+        )
+        return nonempty(pc.ascii_lower(code))
+
+    return with_fallback(
+        values, exotic_pattern("state"), vector, lambda v: reference.state(v, country)
+    )
