@@ -1,0 +1,1 @@
+"""One module per asset, from the landing file to the live DSP audience."""

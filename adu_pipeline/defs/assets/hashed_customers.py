@@ -1,0 +1,123 @@
+"""hashed_customers: the landing file normalized and SHA-256 hashed into local parquet.
+
+Streams the export through adu_pipeline.hashing (bounded memory), fills the main event time with
+the partition's export date, writes true nulls and a rejects table (reasons, never values), drops
+exact duplicate rows and counts them. The blocking checks are returned with the materialization.
+"""
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from adu_pipeline.defs.checks import evaluate_hashed_checks, hashed_customers_check_specs
+from adu_pipeline.defs.definition import OWNERS, column_schema, default_definition, definition_at
+from adu_pipeline.defs.landing import find_landing_file
+from adu_pipeline.defs.partitions import export_date_partitions
+from adu_pipeline.defs.resources import PipelineSettings
+from adu_pipeline.hashing import HashPlan, hash_file
+
+PROGRESS_EVERY_ROWS = 1_000_000
+
+
+def output_paths(
+    settings: PipelineSettings, dataset_id: str, partition_key: str
+) -> tuple[Path, Path]:
+    folder = settings.output_path / dataset_id / f"export_date={partition_key}"
+    return folder / "hashed.parquet", folder / "rejects.parquet"
+
+
+def summary_metadata(summary: Any) -> dict[str, Any]:
+    """Numeric metadata the UI plots per partition (counts only, never a value)."""
+    rejected = summary.rows_rejected
+    if isinstance(rejected, dict):
+        rejects_by_reason = {str(k): int(v) for k, v in rejected.items()}
+        rows_rejected = sum(rejects_by_reason.values())
+    else:
+        rows_rejected = int(rejected)
+        rejects_by_reason = {
+            str(k): int(v) for k, v in (getattr(summary, "rejects_by_reason", None) or {}).items()
+        }
+    meta: dict[str, Any] = {
+        "rows_in": int(summary.rows_in),
+        "rows_written": int(summary.rows_out),
+        "rows_rejected": rows_rejected,
+        "duplicates_dropped": int(summary.duplicates_dropped),
+        "dagster/row_count": int(summary.rows_out),
+    }
+    meta.update({f"rejects/{reason}": n for reason, n in sorted(rejects_by_reason.items())})
+    for column, stats in (summary.to_dict().get("columns") or {}).items():
+        for reason, count in (stats.get("invalid") or {}).items():
+            meta[f"invalid/{column}/{reason}"] = int(count)
+    return meta
+
+
+def _definition_metadata() -> dict[str, Any]:
+    try:
+        return {"dagster/column_schema": column_schema(default_definition())}
+    except Exception:  # a broken definition is reported by the run that uses it
+        return {}
+
+
+@dg.asset(
+    partitions_def=export_date_partitions,
+    deps=["crm_export"],
+    check_specs=hashed_customers_check_specs,
+    group_name="hashing",
+    kinds={"python", "parquet"},
+    owners=OWNERS,
+    metadata=_definition_metadata(),
+    description=(
+        "The export normalized per Amazon's rules and SHA-256 hashed, one parquet file per "
+        "export date, with a rejects table; blocking checks guard everything downstream."
+    ),
+)
+def hashed_customers(
+    context: dg.AssetExecutionContext, settings: PipelineSettings
+) -> dg.MaterializeResult:
+    partition_key = context.partition_key
+    export_date = date.fromisoformat(partition_key)
+    defn = definition_at(settings.path(settings.dataset_path))
+    landing = find_landing_file(settings.landing_path, export_date)
+    output, rejects = output_paths(settings, defn.id, partition_key)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    context.log.info(f"hashing {landing.path.name} ({landing.size_bytes} bytes) for {defn.id}")
+
+    def progress(rows: int) -> None:
+        if rows and rows % PROGRESS_EVERY_ROWS < 100_000:
+            context.log.info(f"{rows} rows hashed")
+
+    summary = hash_file(
+        landing.path,
+        output,
+        HashPlan.from_definition(defn),
+        rejects_path=rejects,
+        export_date=export_date,
+        drop_duplicates=True,
+        progress=progress,
+    )
+    meta = summary_metadata(summary)
+    accounted = meta["rows_written"] + meta["rows_rejected"] + meta["duplicates_dropped"]
+    if meta["rows_in"] != accounted:
+        raise dg.Failure(
+            description=f"row accounting broken: {meta['rows_in']} in, {accounted} accounted for",
+            allow_retries=False,
+        )
+    check_results, readiness = evaluate_hashed_checks(defn, output, settings)
+    context.log.info(
+        f"{meta['rows_in']} rows in, {meta['rows_written']} written, "
+        f"{meta['rows_rejected']} rejected, {meta['duplicates_dropped']} duplicates dropped"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **meta,
+            **readiness,
+            "output_path": dg.MetadataValue.path(str(output)),
+            "rejects_path": dg.MetadataValue.path(str(rejects)),
+            "output_bytes": output.stat().st_size,
+            "landing_file": landing.path.name,
+            "dataset_id": defn.id,
+        },
+        check_results=check_results,
+    )

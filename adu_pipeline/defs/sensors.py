@@ -1,0 +1,332 @@
+"""Sensors, each with a JSON cursor:
+
+- landing_file_sensor: a new or replaced export file requests its date's run and records the
+  landing file as a materialization of the external crm_export asset.
+- amc_upload_status: follows submitted uploads; SUCCESS -> observation with OutputRowCount, a
+  passed check, and runs for segment audiences that do not exist yet; FAILED -> a failed check
+  carrying AMC's message.
+- amc_audience_status: follows audiences; SUCCEEDED -> observation with size and DSP id and a
+  passed check; FAILED -> a failed check carrying AMC's statusReason.
+
+AMC calls in one tick share a 20 s budget (retries included), so a tick stays far inside 60 s;
+whatever is left unpolled stays in the cursor for the next tick.
+"""
+
+import json
+import time
+from typing import Any
+
+import dagster as dg
+
+from adu_pipeline.amc import AmcApiError, AmcNotFoundError, JobStatus
+from adu_pipeline.defs.checks import AUDIENCE_CHECK, UPLOAD_CHECK
+from adu_pipeline.defs.definition import segments_at
+from adu_pipeline.defs.jobs import audience_job, export_job
+from adu_pipeline.defs.landing import scan_landing
+from adu_pipeline.defs.partitions import export_date_partitions
+from adu_pipeline.defs.resources import SENSOR_BUDGET_SECONDS, AmcResource, PipelineSettings
+
+CRM_EXPORT = dg.AssetKey("crm_export")
+AMC_UPLOAD = dg.AssetKey("amc_upload")
+AMC_AUDIENCE = dg.AssetKey("amc_audience")
+MAX_NEW_RECORDS = 100
+# Stop starting new AMC calls once less than this is left of the tick budget.
+RESERVE_SECONDS = 3.0
+
+
+def _load(cursor: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(cursor) if cursor else {}
+    except ValueError:
+        value = {}
+    return value if isinstance(value, dict) else {}
+
+
+def _dump(value: dict[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+# -- landing ----------------------------------------------------------------------------------
+
+
+@dg.sensor(
+    job=export_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="A new or replaced crm_export_YYYY-MM-DD file requests that date's run.",
+)
+def landing_file_sensor(
+    context: dg.SensorEvaluationContext, settings: PipelineSettings
+) -> dg.SensorResult:
+    seen = _load(context.cursor)
+    valid_keys = set(export_date_partitions.get_partition_keys())
+    runs, events, skipped = [], [], []
+    for landing in scan_landing(settings.landing_path):
+        name = landing.path.name
+        if seen.get(name) == landing.fingerprint:
+            continue
+        if landing.partition_key not in valid_keys:
+            skipped.append(name)
+            seen[name] = landing.fingerprint
+            continue
+        seen[name] = landing.fingerprint
+        events.append(
+            dg.AssetMaterialization(
+                asset_key=CRM_EXPORT,
+                partition=landing.partition_key,
+                metadata={
+                    "file_name": name,
+                    "path": dg.MetadataValue.path(str(landing.path)),
+                    "size_bytes": landing.size_bytes,
+                },
+            )
+        )
+        runs.append(
+            dg.RunRequest(
+                run_key=f"{name}:{landing.fingerprint}", partition_key=landing.partition_key
+            )
+        )
+    if skipped:
+        context.log.warning(f"outside the partition range, ignored: {', '.join(skipped)}")
+    return dg.SensorResult(
+        run_requests=runs,
+        asset_events=events,
+        cursor=_dump(seen),
+        skip_reason=None if runs else "no new landing file",
+    )
+
+
+# -- AMC status -------------------------------------------------------------------------------
+
+
+def _collect_new(
+    instance: dg.DagsterInstance, key: dg.AssetKey, state: dict[str, Any], id_field: str
+) -> None:
+    """Move materializations after the cursor's storage id into `pending` (id -> details)."""
+    result = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, after_storage_id=state.get("after")),
+        limit=MAX_NEW_RECORDS,
+        ascending=True,
+    )
+    pending = state.setdefault("pending", {})
+    for record in result.records:
+        state["after"] = record.storage_id
+        event = record.asset_materialization
+        if event is None:
+            continue
+        meta = {k: v.value for k, v in event.metadata.items()}
+        job_id = meta.get(id_field)
+        if job_id:
+            pending[str(job_id)] = {"partition": event.partition, **_details(meta)}
+
+
+def _details(meta: dict[str, Any]) -> dict[str, Any]:
+    keep = ("dataset_id", "audience_name")
+    return {k: meta[k] for k in keep if k in meta}
+
+
+def latest_storage_id(instance: dg.DagsterInstance, key: dg.AssetKey) -> int | None:
+    """For a cursor that ignores everything materialized before now (the demo starts so)."""
+    records = instance.fetch_materializations(key, limit=1).records
+    return records[0].storage_id if records else None
+
+
+def initial_cursor(instance: dg.DagsterInstance, key: dg.AssetKey) -> str:
+    return _dump({"after": latest_storage_id(instance, key), "pending": {}})
+
+
+def _check(asset: dg.AssetKey, name: str, passed: bool, metadata: dict, description: str | None):
+    return dg.AssetCheckEvaluation(
+        asset_key=asset,
+        check_name=name,
+        passed=passed,
+        metadata=metadata,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=description,
+    )
+
+
+@dg.sensor(
+    jobs=[audience_job],
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Follows AMC uploads to SUCCESS (OutputRowCount) or FAILED (AMC's message).",
+)
+def amc_upload_status(
+    context: dg.SensorEvaluationContext, amc: AmcResource, settings: PipelineSettings
+) -> dg.SensorResult:
+    state = _load(context.cursor)
+    _collect_new(context.instance, AMC_UPLOAD, state, "upload_id")
+    started = time.monotonic()
+    events: list[Any] = []
+    runs: list[dg.RunRequest] = []
+    audiences: dict[str, Any] | None = None
+    with amc.client(budget_seconds=SENSOR_BUDGET_SECONDS) as base:
+        client = base.with_budget(SENSOR_BUDGET_SECONDS)
+        for upload_id, info in list(state["pending"].items()):
+            if time.monotonic() - started > SENSOR_BUDGET_SECONDS - RESERVE_SECONDS:
+                break
+            partition = info.get("partition")
+            try:
+                upload = client.get_upload(str(info.get("dataset_id")), upload_id)
+            except AmcNotFoundError as exc:
+                del state["pending"][upload_id]
+                events.append(
+                    _check(
+                        AMC_UPLOAD,
+                        UPLOAD_CHECK,
+                        False,
+                        {"partition": partition or "", "upload_id": upload_id},
+                        f"upload {upload_id} is unknown to AMC: {exc}",
+                    )
+                )
+                continue
+            except AmcApiError as exc:
+                context.log.warning(f"upload {upload_id}: status not read this tick ({exc})")
+                continue
+            if not upload.status.is_terminal:
+                continue
+            del state["pending"][upload_id]
+            meta = {
+                "upload_id": upload_id,
+                "status": upload.status_raw,
+                "partition": partition or "",
+            }
+            if upload.status is JobStatus.SUCCEEDED:
+                rows = upload.output_row_count or 0
+                events.append(
+                    dg.AssetObservation(
+                        asset_key=AMC_UPLOAD,
+                        partition=partition,
+                        metadata={**meta, "OutputRowCount": rows},
+                    )
+                )
+                events.append(
+                    _check(AMC_UPLOAD, UPLOAD_CHECK, True, {**meta, "OutputRowCount": rows}, None)
+                )
+                if audiences is None:
+                    audiences = _existing_audiences(client, context)
+                runs += _audience_requests(settings, audiences, upload_id)
+            else:
+                message = upload.message or f"AMC reported {upload.status_raw} without a message"
+                events.append(
+                    dg.AssetObservation(
+                        asset_key=AMC_UPLOAD,
+                        partition=partition,
+                        metadata={**meta, "message": message},
+                    )
+                )
+                events.append(
+                    _check(
+                        AMC_UPLOAD,
+                        UPLOAD_CHECK,
+                        False,
+                        {**meta, "message": message},
+                        f"AMC upload {upload_id} {upload.status_raw}: {message}",
+                    )
+                )
+                context.log.error(f"upload {upload_id} for {partition} failed: {message}")
+    return dg.SensorResult(
+        run_requests=runs,
+        asset_events=events,
+        cursor=_dump(state),
+        skip_reason=None if (runs or events) else f"{len(state['pending'])} uploads pending",
+    )
+
+
+def _existing_audiences(client: Any, context: dg.SensorEvaluationContext) -> dict[str, Any]:
+    try:
+        return {a.name: a for a in client.iter_audiences() if a.name}
+    except AmcApiError as exc:
+        context.log.warning(f"audiences not listed this tick ({exc}); requesting all segments")
+        return {}
+
+
+def _audience_requests(
+    settings: PipelineSettings, audiences: dict[str, Any], upload_id: str
+) -> list[dg.RunRequest]:
+    """Runs for segments whose audience does not exist yet (or FAILED and may now pass)."""
+    requests = []
+    for key, segment in segments_at(settings.path(settings.segments_dir)).items():
+        existing = audiences.get(segment.name)
+        if existing is not None and not existing.status.is_failure:
+            continue
+        requests.append(
+            dg.RunRequest(
+                run_key=f"audience:{key}:{upload_id}", job_name=audience_job.name, partition_key=key
+            )
+        )
+    return requests
+
+
+@dg.sensor(
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Follows AMC audiences to SUCCEEDED (size, DSP id) or FAILED (statusReason).",
+)
+def amc_audience_status(context: dg.SensorEvaluationContext, amc: AmcResource) -> dg.SensorResult:
+    state = _load(context.cursor)
+    _collect_new(context.instance, AMC_AUDIENCE, state, "audience_id")
+    started = time.monotonic()
+    events: list[Any] = []
+    with amc.client(budget_seconds=SENSOR_BUDGET_SECONDS) as base:
+        client = base.with_budget(SENSOR_BUDGET_SECONDS)
+        for audience_id, info in list(state["pending"].items()):
+            if time.monotonic() - started > SENSOR_BUDGET_SECONDS - RESERVE_SECONDS:
+                break
+            partition = info.get("partition")
+            try:
+                audience = client.get_audience(audience_id)
+            except AmcNotFoundError as exc:
+                del state["pending"][audience_id]
+                events.append(
+                    _check(
+                        AMC_AUDIENCE,
+                        AUDIENCE_CHECK,
+                        False,
+                        {"segment": partition or "", "audience_id": audience_id},
+                        f"audience {audience_id} is unknown to AMC: {exc}",
+                    )
+                )
+                continue
+            except AmcApiError as exc:
+                context.log.warning(f"audience {audience_id}: status not read this tick ({exc})")
+                continue
+            if not audience.status.is_terminal:
+                continue
+            del state["pending"][audience_id]
+            meta: dict[str, Any] = {
+                "audience_id": audience_id,
+                "status": audience.status_raw,
+                "segment": partition or "",
+            }
+            if audience.status is JobStatus.SUCCEEDED:
+                meta.update(
+                    audience_count=audience.audience_count or 0,
+                    dsp_audience_id=audience.dsp_audience_id or "",
+                )
+                events.append(
+                    dg.AssetObservation(asset_key=AMC_AUDIENCE, partition=partition, metadata=meta)
+                )
+                events.append(_check(AMC_AUDIENCE, AUDIENCE_CHECK, True, meta, None))
+            else:
+                reason = audience.status_reason or f"AMC reported {audience.status_raw}"
+                meta["status_reason"] = reason
+                events.append(
+                    dg.AssetObservation(asset_key=AMC_AUDIENCE, partition=partition, metadata=meta)
+                )
+                events.append(
+                    _check(
+                        AMC_AUDIENCE,
+                        AUDIENCE_CHECK,
+                        False,
+                        meta,
+                        f"AMC audience {audience_id} {audience.status_raw}: {reason}",
+                    )
+                )
+                context.log.error(f"audience {audience_id} ({partition}) failed: {reason}")
+    return dg.SensorResult(
+        asset_events=events,
+        cursor=_dump(state),
+        skip_reason=None if events else f"{len(state['pending'])} audiences pending",
+    )
