@@ -52,7 +52,7 @@ def parse_definition(data: dict[str, Any], path: str = "<definition>") -> Datase
     period = data.get("period")
     country = data.get("countryCode")
     if columns is not None:
-        _check_dataset_rules(columns, period, country, problems)
+        _check_dataset_rules(columns, data["columns"], period, country, problems)
     if problems:
         raise DefinitionError(path, problems)
     assert columns is not None and dataset_id is not None
@@ -237,9 +237,17 @@ def _hashed_pii(prefix: str, value: Any, problems: list[str]) -> str | None:
 
 
 def _check_dataset_rules(
-    columns: list[ColumnDefinition], period: Any, country: Any, problems: list[str]
+    columns: list[ColumnDefinition],
+    raw_columns: list[Any],
+    period: Any,
+    country: Any,
+    problems: list[str],
 ) -> None:
-    """Rules that span columns: uniqueness, one event time / country column, period, country."""
+    """Rules that span columns: uniqueness, one event time / country column, period, country.
+
+    Period and country rules read the raw columns too, so one invalid column does not also
+    trigger a misleading dataset-level problem."""
+    raw = [c for c in raw_columns if isinstance(c, dict)]
     _check_unique(columns, "name", lambda c: c.name, problems)
     _check_unique(columns, "source", lambda c: c.source, problems)
     consent_users = defaultdict(list)
@@ -263,9 +271,10 @@ def _check_dataset_rules(
         problems.append(
             f"only one column may have isCountryCode: true (found {', '.join(country_columns)})"
         )
-    _check_period(period, event_times, problems)
-    has_identity = any(c.is_identity for c in columns)
-    has_pii = any(c.hashed_pii for c in columns)
+    raw_event_times = [c for c in raw if c.get("isMainEventTime") is True]
+    _check_period(period, raw_event_times, problems)
+    has_identity = any(c.get("hashedPii") or c.get("externalIdentity") for c in raw)
+    has_pii = any(c.get("hashedPii") for c in raw)
     _check_country(country, has_identity, has_pii, problems)
 
 
@@ -285,7 +294,7 @@ def _check_unique(columns, what, key, problems) -> None:
                 )
 
 
-def _check_period(period: Any, event_times: list[ColumnDefinition], problems: list[str]) -> None:
+def _check_period(period: Any, event_times: list[dict[str, Any]], problems: list[str]) -> None:
     if period is None:
         return
     if period not in PERIODS:
@@ -296,9 +305,10 @@ def _check_period(period: Any, event_times: list[ColumnDefinition], problems: li
             "period is only allowed for FACT datasets (a column with isMainEventTime: true); "
             "leave it out for a DIMENSION dataset"
         )
-    elif period == "PT1H" and event_times[0].data_type == "DATE":
+    elif period == "PT1H" and event_times[0].get("dataType") == "DATE":
         problems.append(
-            f"period PT1H needs a TIMESTAMP main event time; column '{event_times[0].name}' is DATE"
+            "period PT1H needs a TIMESTAMP main event time; "
+            f"column '{event_times[0].get('name')}' is DATE"
         )
 
 
