@@ -1,0 +1,190 @@
+"""Fixtures for the AMC client tests: clients wired to the real emulator over HTTP.
+
+`RecordingHooks` plugs into the emulator's documented hook point to count the requests it
+receives and, when asked, to answer some with a fault (503, 429 + Retry-After, 401, a slow reply).
+Nothing in our client is mocked.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from adu_pipeline.amc import AmcClient, AmcConfig, RetryPolicy
+from adu_pipeline.emulator.config import EmulatorConfig
+from adu_pipeline.emulator.hooks import HookResponse, Hooks
+
+
+@dataclass
+class Fault:
+    path_part: str
+    status: int
+    count: int
+    method: str | None = None
+    retry_after: str | None = None
+    delay: float = 0.0  # seconds to stall before answering (status 0 = then serve normally)
+
+
+@dataclass
+class RecordingHooks(Hooks):
+    """Counts requests by (method, path) and injects queued faults."""
+
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def before_request(self, method, path, headers):
+        with self.lock:
+            self.calls.append((method, path))
+            fault = next(
+                (
+                    f
+                    for f in self.faults
+                    if f.count > 0
+                    and f.path_part in path
+                    and (f.method is None or f.method == method)
+                ),
+                None,
+            )
+            if fault is not None:
+                fault.count -= 1
+        if fault is None:
+            return None
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.status == 0:
+            return None
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+        body = {"code": "InjectedFault", "details": f"injected {fault.status}"}
+        return HookResponse(fault.status, body, headers)
+
+    def fail(self, path_part: str, status: int, count: int = 1, **kw) -> None:
+        with self.lock:
+            self.faults.append(Fault(path_part, status, count, **kw))
+
+    def count(self, method: str, path_part: str) -> int:
+        with self.lock:
+            return sum(1 for m, p in self.calls if m == method and path_part in p)
+
+
+@pytest.fixture
+def hooks() -> RecordingHooks:
+    return RecordingHooks()
+
+
+@pytest.fixture
+def emu(emulator_factory, hooks):
+    """An emulator whose requests the test can count and fault through `hooks`."""
+    from adu_pipeline_tests.fixtures.stack import (
+        TEST_CLIENT_ID,
+        TEST_CLIENT_SECRET,
+        TEST_REFRESH_TOKEN,
+    )
+
+    return emulator_factory.start(
+        config=EmulatorConfig(hooks=hooks),
+        client_id=TEST_CLIENT_ID,
+        client_secret=TEST_CLIENT_SECRET,
+        refresh_token=TEST_REFRESH_TOKEN,
+    )
+
+
+def config_for(server, **overrides) -> AmcConfig:
+    values = dict(
+        client_id=server.client_id,
+        client_secret=server.client_secret,
+        refresh_token=server.refresh_token,
+        base_url=server.url,
+        token_url=f"{server.url}/auth/o2/token",
+        advertiser_id=server.account_id,
+        marketplace_id=server.marketplace_id,
+        instance_id=server.instance_id,
+    )
+    values.update(overrides)
+    return AmcConfig(**values)
+
+
+class FakeTime:
+    """A clock the client's sleeps advance, so budget tests run instantly and deterministically."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def client(emu, fake_time) -> Iterator[AmcClient]:
+    with AmcClient(
+        config_for(emu),
+        retry=RetryPolicy(max_attempts=4, base_delay=0.2, max_delay=2.0, budget_seconds=30),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    ) as c:
+        yield c
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+CRM_HEADER = (
+    "export_date,email,phone,first_name,last_name,address,city,state,zip,country_code,"
+    "loyalty_tier,lifetime_value,last_order_date"
+)
+
+
+def crm_rows(n: int, *, start: int = 0, export_date: str = "2026-11-29") -> list[str]:
+    """Rows for data/datasets/crm_customers.yaml with hashed PII (synthetic people)."""
+    tiers = ("Bronze", "Silver", "Gold", "Platinum")
+    rows = []
+    for i in range(start, start + n):
+        rows.append(
+            ",".join(
+                [
+                    export_date,
+                    sha(f"person{i}@example.com"),
+                    sha(f"1415555{i:04d}"),
+                    sha(f"first{i}"),
+                    sha(f"last{i}"),
+                    sha(f"{i}mainst"),
+                    sha("seattle"),
+                    sha("wa"),
+                    sha("98101"),
+                    "US",
+                    tiers[i % 4],
+                    f"{(i % 500) + 0.5:.2f}",
+                    "2026-10-01",
+                ]
+            )
+        )
+    return rows
+
+
+def crm_csv_gz(n: int, **kw) -> bytes:
+    text = "\n".join([CRM_HEADER, *crm_rows(n, **kw)]) + "\n"
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz:
+        gz.write(text.encode("utf-8"))
+    return buf.getvalue()
