@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -155,8 +156,13 @@ CRM_HEADER = (
 )
 
 
-def crm_rows(n: int, *, start: int = 0, export_date: str = "2026-11-29") -> list[str]:
+def yesterday() -> str:
+    return (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+
+
+def crm_rows(n: int, *, start: int = 0, export_date: str | None = None) -> list[str]:
     """Rows for data/datasets/crm_customers.yaml with hashed PII (synthetic people)."""
+    export_date = export_date or yesterday()
     tiers = ("Bronze", "Silver", "Gold", "Platinum")
     rows = []
     for i in range(start, start + n):
