@@ -77,9 +77,9 @@ class Request:
         return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
 
     def json_body(self, accepted_media: tuple[str, ...]) -> Any:
-        """Parse the JSON body; 415 for a foreign media type, 400 for malformed JSON."""
+        """Parse the JSON body; 400 (the status every spec declares) for a foreign type or bad JSON."""
         if self.content_type and self.content_type not in (*accepted_media, "application/json"):
-            raise ApiError(415, f"Unsupported Content-Type {self.content_type!r}.")
+            raise ApiError(400, f"Unsupported Content-Type {self.content_type!r}.")
         if not self.body.strip():
             raise ApiError(400, "The request body is missing.")
         try:
