@@ -77,7 +77,7 @@ class Request:
         return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
 
     def json_body(self, accepted_media: tuple[str, ...]) -> Any:
-        """Parse the JSON body; 400 (the status every spec declares) for a foreign type or bad JSON."""
+        """Parse the JSON body; 400 (declared by every spec) for a foreign type or bad JSON."""
         if self.content_type and self.content_type not in (*accepted_media, "application/json"):
             raise ApiError(400, f"Unsupported Content-Type {self.content_type!r}.")
         if not self.body.strip():
