@@ -8,7 +8,7 @@ import sys
 
 from adu_pipeline.errors import AduError
 
-# sub-command name -> module exposing `add_parser(subparsers)`; each parser sets `func(args) -> int`.
+# sub-command -> module exposing `add_parser(subparsers)`; each parser sets `func(args) -> int`.
 SUBCOMMANDS = {
     "hash": "adu_pipeline.hashing.cli",
     "amc": "adu_pipeline.amc.cli",
@@ -19,12 +19,15 @@ SUBCOMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """All sub-commands, or just `only` (so `adu hash` does not import Dagster)."""
     parser = argparse.ArgumentParser(
         prog="adu", description="CRM export to Amazon Marketing Cloud audiences."
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in SUBCOMMANDS.values():
+    for name, module_name in SUBCOMMANDS.items():
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -36,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    only = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    args = build_parser(only).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except AduError as exc:

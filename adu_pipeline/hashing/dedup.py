@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pandas.util import hash_array
 
 _DIGEST = np.dtype([("hi", "<u8"), ("lo", "<u8")])
 _KEYS = ("adu-dedup-key-01", "adu-dedup-key-02")  # SipHash keys: 16 characters each
@@ -50,6 +49,8 @@ def row_digests(batch: pa.RecordBatch) -> np.ndarray:
 
 def _column_hash(column: pa.Array, key: str) -> np.ndarray:
     """SipHash of each value's text, computed once per distinct value; nulls get a constant."""
+    from pandas.util import hash_array  # pandas takes a second to import; only dedup needs it
+
     if not pa.types.is_string(column.type):
         column = column.cast(pa.string())
     encoded = pc.dictionary_encode(column)
