@@ -614,16 +614,17 @@ class AmcClient:
             try:
                 return AudienceResult(view.create_audience(body), "created")
             except AMBIGUOUS_ERRORS as exc:
+                # Give a create that did reach AMC a moment to show up in the list, then look.
+                delay = view.retry.delay_for(exc, attempt, view._t.rng)
+                fits = view._deadline is None or delay < view._deadline.remaining()
+                if fits:
+                    view._t.sleep(delay)
                 found = view.find_audience(name, advertiser_id=advertiser)
                 if found is not None:
                     logger.info("create audience: outcome resolved by listing audiences")
                     return AudienceResult(found, "created")
-                if attempt >= view.retry.max_attempts:
+                if attempt >= view.retry.max_attempts or not fits:
                     raise
-                delay = view.retry.delay_for(exc, attempt, view._t.rng)
-                if view._deadline is not None and delay >= view._deadline.remaining():
-                    raise
-                view._t.sleep(delay)
 
     def ensure_audience(
         self,

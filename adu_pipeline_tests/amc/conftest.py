@@ -194,3 +194,81 @@ def crm_csv_gz(n: int, **kw) -> bytes:
     with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz:
         gz.write(text.encode("utf-8"))
     return buf.getvalue()
+
+
+# -- a forwarding proxy that loses replies (test infrastructure, in front of the real emulator) --
+
+
+class LaggingProxy:
+    """Forwards every request to `upstream`; for chosen (method, path) pairs it lets the emulator
+    finish the work, then holds the reply for `delay` seconds so the client times out.
+
+    This produces the one fault the emulator cannot: a create that succeeded at AMC whose answer
+    never reached us (an ambiguous failure).
+    """
+
+    def __init__(self, upstream: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import httpx
+
+        self.upstream = upstream.rstrip("/")
+        self.lag: dict[tuple[str, str], list[float]] = {}
+        self.completed: list[tuple[str, str]] = []
+        proxy = self
+        forward = httpx.Client(timeout=30)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def _any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                upstream_resp = forward.request(
+                    self.command, proxy.upstream + self.path, headers=headers, content=body
+                )
+                path = self.path.split("?", 1)[0]
+                proxy.completed.append((self.command, path))
+                delays = proxy.lag.get((self.command, path))
+                if delays:
+                    time.sleep(delays.pop(0))
+                try:
+                    self.send_response(upstream_resp.status_code)
+                    for name, value in upstream_resp.headers.items():
+                        if name.lower() not in (
+                            "content-length",
+                            "transfer-encoding",
+                            "connection",
+                        ):
+                            self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(upstream_resp.content)))
+                    self.end_headers()
+                    self.wfile.write(upstream_resp.content)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting: exactly the point
+
+            do_GET = do_POST = do_PUT = do_DELETE = _any
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._forward = forward
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def delay_reply(self, method: str, path: str, seconds: float) -> None:
+        self.lag.setdefault((method, path), []).append(seconds)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._forward.close()
+
+
+@pytest.fixture
+def lagging_proxy(emu) -> Iterator[LaggingProxy]:
+    proxy = LaggingProxy(emu.url)
+    yield proxy
+    proxy.close()
