@@ -16,7 +16,7 @@ from adu_pipeline.defs.definition import OWNERS, column_schema, default_definiti
 from adu_pipeline.defs.landing import find_landing_file
 from adu_pipeline.defs.partitions import export_date_partitions
 from adu_pipeline.defs.resources import PipelineSettings
-from adu_pipeline.hashing import HashPlan, hash_file
+from adu_pipeline.hashing import HashPlan, HashSummary, hash_file
 
 PROGRESS_EVERY_ROWS = 1_000_000
 
@@ -28,27 +28,20 @@ def output_paths(
     return folder / "hashed.parquet", folder / "rejects.parquet"
 
 
-def summary_metadata(summary: Any) -> dict[str, Any]:
+def summary_metadata(summary: HashSummary) -> dict[str, Any]:
     """Numeric metadata the UI plots per partition (counts only, never a value)."""
-    rejected = summary.rows_rejected
-    if isinstance(rejected, dict):
-        rejects_by_reason = {str(k): int(v) for k, v in rejected.items()}
-        rows_rejected = sum(rejects_by_reason.values())
-    else:
-        rows_rejected = int(rejected)
-        rejects_by_reason = {
-            str(k): int(v) for k, v in (getattr(summary, "rejects_by_reason", None) or {}).items()
-        }
     meta: dict[str, Any] = {
-        "rows_in": int(summary.rows_in),
-        "rows_written": int(summary.rows_out),
-        "rows_rejected": rows_rejected,
-        "duplicates_dropped": int(summary.duplicates_dropped),
-        "dagster/row_count": int(summary.rows_out),
+        "rows_in": summary.rows_in,
+        "rows_written": summary.rows_out,
+        "rows_rejected": summary.rows_rejected,
+        "duplicates_dropped": summary.duplicates_dropped,
+        "dagster/row_count": summary.rows_out,
+        "hash_seconds": round(summary.seconds, 3),
     }
-    meta.update({f"rejects/{reason}": n for reason, n in sorted(rejects_by_reason.items())})
-    for column, stats in (summary.to_dict().get("columns") or {}).items():
-        for reason, count in (stats.get("invalid") or {}).items():
+    for reason, count in sorted(summary.rejected_by_reason.items()):
+        meta[f"rejects/{reason}"] = int(count)
+    for column, stats in summary.columns.items():
+        for reason, count in stats.invalid.items():
             meta[f"invalid/{column}/{reason}"] = int(count)
     return meta
 

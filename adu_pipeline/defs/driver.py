@@ -1,0 +1,105 @@
+"""Drive sensors outside the daemon: evaluate a tick on a real instance, record its asset events,
+and execute the runs it requests in this process. The demo and the tests use it; in `adu dev`
+the Dagster daemon does the same thing on its own schedule.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+@dataclass
+class TickOutcome:
+    sensor: str
+    events: list[Any]
+    runs: list[dg.ExecuteInProcessResult]
+    skip_message: str | None
+
+    def checks(self) -> list[dg.AssetCheckEvaluation]:
+        return [e for e in self.events if isinstance(e, dg.AssetCheckEvaluation)]
+
+
+@dataclass
+class SensorDriver:
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    cursors: dict[str, str | None] = field(default_factory=dict)
+    quiet: bool = False
+
+    def tick(self, sensor_name: str) -> TickOutcome:
+        sensor = self.defs.resolve_sensor_def(sensor_name)
+        context = dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursors.get(sensor_name),
+            definitions=self.defs,
+            sensor_name=sensor_name,
+            resources=dict(self.defs.resources or {}),
+        )
+        with context:
+            data = sensor.evaluate_tick(context)
+        for event in data.asset_events:
+            self.instance.report_runless_asset_event(event)
+        self.cursors[sensor_name] = data.cursor
+        default_job = sensor.job_name if sensor.has_jobs and len(sensor.jobs) == 1 else None
+        runs = [self.execute(request, default_job) for request in data.run_requests]
+        return TickOutcome(sensor_name, list(data.asset_events), runs, data.skip_message)
+
+    def execute(
+        self, request: dg.RunRequest, default_job: str | None = None
+    ) -> dg.ExecuteInProcessResult:
+        job_name = request.job_name or default_job
+        if job_name is None:
+            raise ValueError("run request names no job")
+        job = self.defs.resolve_job_def(job_name)
+        run_config = dict(request.run_config or {})
+        if self.quiet:
+            run_config.update(QUIET_LOGGERS)
+        return job.execute_in_process(
+            instance=self.instance,
+            partition_key=request.partition_key,
+            tags=dict(request.tags or {}),
+            run_config=run_config or None,
+            raise_on_error=False,
+        )
+
+    def until(
+        self,
+        sensor_name: str,
+        done: Callable[[list[TickOutcome]], bool],
+        *,
+        timeout: float = 120.0,
+        interval: float = 0.25,
+    ) -> list[TickOutcome]:
+        """Tick until `done(outcomes so far)`; TimeoutError if it never is."""
+        outcomes: list[TickOutcome] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            outcomes.append(self.tick(sensor_name))
+            if done(outcomes):
+                return outcomes
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{sensor_name} did not reach a terminal state in {timeout:.0f}s")
+            time.sleep(interval)
+
+
+def run_failure_reason(result: dg.ExecuteInProcessResult) -> str | None:
+    """The first step failure's message, one line (our Failure descriptions carry no values)."""
+    if result.success:
+        return None
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            error = data.error if data else None
+            user_error = error.cause if error is not None and error.cause is not None else error
+            if user_error is not None:
+                text = user_error.message.strip().splitlines()
+                return f"{event.step_key}: {text[-1] if text else 'failed'}"
+            return f"{event.step_key} failed"
+    return "run failed"

@@ -1,0 +1,203 @@
+"""The offline stack: moto's S3 server and the AMC emulator, both real HTTP servers on loopback.
+
+`adu local up` runs both until Ctrl-C / SIGTERM and prints the environment Dagster needs;
+`adu local reset` deletes the emulator's state (data/.local/); moto keeps objects in memory only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from adu_pipeline.defs import project
+from adu_pipeline.defs.environments import LOCAL_AWS_KEYS, LOCAL_BUCKET, LOCAL_REGION, local_ports
+from adu_pipeline.errors import AduError
+
+LOCAL_DIR = "data/.local"
+HOST = "127.0.0.1"
+
+
+def local_dir() -> Path:
+    return project.resolve(LOCAL_DIR)
+
+
+class LocalStack:
+    """moto S3 + AMC emulator in this process (threads). Port 0 picks free ports."""
+
+    def __init__(
+        self,
+        state_dir: str | os.PathLike[str] | None = None,
+        *,
+        s3_port: int = 0,
+        amc_port: int = 0,
+        bucket: str = LOCAL_BUCKET,
+        step_seconds: float | None = None,
+    ) -> None:
+        self.state_dir = Path(state_dir) if state_dir else local_dir() / "emulator"
+        self.s3_port = s3_port
+        self.amc_port = amc_port
+        self.bucket = bucket
+        self.step_seconds = step_seconds
+        self._moto: Any = None
+        self.emulator: Any = None
+        self.s3_endpoint_url = ""
+
+    def start(self) -> LocalStack:
+        from moto.server import ThreadedMotoServer
+
+        from adu_pipeline.emulator.server import EmulatorServer
+
+        for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+            os.environ.setdefault(name, value)  # moto signs nothing, but boto3 wants keys
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines
+        self._moto = ThreadedMotoServer(ip_address=HOST, port=self.s3_port, verbose=False)
+        try:
+            self._moto.start()
+        except OSError as exc:
+            raise AduError(
+                f"cannot start S3 on {HOST}:{self.s3_port} ({exc.strerror}): "
+                "set ADU_LOCAL_S3_PORT or --s3-port"
+            ) from None
+        host, port = self._moto.get_host_and_port()
+        self.s3_port = port
+        self.s3_endpoint_url = f"http://{host}:{port}"
+        self.s3_client().create_bucket(Bucket=self.bucket)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.emulator = EmulatorServer(
+            HOST, self.amc_port, self.state_dir, self.s3_endpoint_url, step_seconds=self.step_seconds
+        )
+        try:
+            self.emulator.start()
+        except OSError as exc:
+            self._moto.stop()
+            raise AduError(
+                f"cannot start the AMC emulator on {HOST}:{self.amc_port} ({exc.strerror}): "
+                "set ADU_LOCAL_AMC_PORT or --amc-port"
+            ) from None
+        self.amc_port = self.emulator.port
+        return self
+
+    @property
+    def amc_url(self) -> str:
+        return self.emulator.url
+
+    def s3_client(self) -> Any:
+        return boto3.client(
+            "s3", endpoint_url=self.s3_endpoint_url, region_name=LOCAL_REGION, **LOCAL_AWS_KEYS
+        )
+
+    def env(self) -> dict[str, str]:
+        """What a Dagster process needs to use this stack (ADU_ENV=local reads these)."""
+        return {
+            "ADU_ENV": "local",
+            "ADU_LOCAL_S3_PORT": str(self.s3_port),
+            "ADU_LOCAL_AMC_PORT": str(self.amc_port),
+            "ADU_S3_BUCKET": self.bucket,
+        }
+
+    def resources(self, **settings_overrides: Any) -> dict[str, Any]:
+        from adu_pipeline.defs.environments import local_resources
+
+        return local_resources(
+            self.s3_endpoint_url, self.amc_url, bucket=self.bucket, **settings_overrides
+        )
+
+    def stop(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def wait_for_stop_signal() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def describe(stack: LocalStack) -> str:
+    exports = " ".join(f"{k}={v}" for k, v in stack.env().items())
+    return "\n".join(
+        [
+            f"S3 (moto, in memory):  {stack.s3_endpoint_url}  bucket {stack.bucket}",
+            f"AMC emulator:          {stack.amc_url}  state {stack.state_dir}",
+            "environment for Dagster (ADU_ENV=local reads these):",
+            f"  export {exports}",
+        ]
+    )
+
+
+def _up(args: argparse.Namespace) -> int:
+    default_s3, default_amc = local_ports()
+    stack = LocalStack(
+        args.state_dir,
+        s3_port=default_s3 if args.s3_port is None else args.s3_port,
+        amc_port=default_amc if args.amc_port is None else args.amc_port,
+        bucket=args.bucket,
+        step_seconds=args.step_seconds,
+    )
+    stack.start()
+    try:
+        print(describe(stack))
+        print("local stack running; Ctrl-C to stop", flush=True)
+        wait_for_stop_signal()
+    finally:
+        stack.stop()
+        print("local stack stopped", flush=True)
+    return 0
+
+
+def reset_local_state(folder: Path | None = None) -> bool:
+    folder = folder or local_dir()
+    if not folder.exists():
+        return False
+    shutil.rmtree(folder)
+    return True
+
+
+def _reset(args: argparse.Namespace) -> int:
+    folder = Path(args.state_root) if args.state_root else local_dir()
+    removed = reset_local_state(folder)
+    print(f"removed {folder}" if removed else f"nothing to remove at {folder}")
+    print("moto keeps S3 objects in memory: they are gone once `adu local up` stops")
+    return 0
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("local", help="run or reset the offline S3 + AMC stack")
+    commands = parser.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
+    up = commands.add_parser("up", help="start moto S3 and the AMC emulator on loopback")
+    up.add_argument("--s3-port", type=int, help="default ADU_LOCAL_S3_PORT or 9573")
+    up.add_argument("--amc-port", type=int, help="default ADU_LOCAL_AMC_PORT or 9574")
+    up.add_argument("--state-dir", help=f"emulator state (default {LOCAL_DIR}/emulator)")
+    up.add_argument("--bucket", default=os.environ.get("ADU_S3_BUCKET") or LOCAL_BUCKET)
+    up.add_argument(
+        "--step-seconds", type=float, default=None, help="emulator job step (default 1 s)"
+    )
+    up.set_defaults(func=_up)
+    reset = commands.add_parser("reset", help=f"delete {LOCAL_DIR} (emulator state)")
+    reset.add_argument("--state-root", help=f"folder to delete (default {LOCAL_DIR})")
+    reset.set_defaults(func=_reset)
