@@ -72,7 +72,11 @@ class LocalStack:
         self.s3_client().create_bucket(Bucket=self.bucket)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.emulator = EmulatorServer(
-            HOST, self.amc_port, self.state_dir, self.s3_endpoint_url, step_seconds=self.step_seconds
+            HOST,
+            self.amc_port,
+            self.state_dir,
+            self.s3_endpoint_url,
+            step_seconds=self.step_seconds,
         )
         try:
             self.emulator.start()

@@ -85,7 +85,7 @@ class SensorDriver:
             if done(outcomes):
                 return outcomes
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{sensor_name} did not reach a terminal state in {timeout:.0f}s")
+                raise TimeoutError(f"{sensor_name}: no terminal state within {timeout:.0f}s")
             time.sleep(interval)
 
 
