@@ -1,0 +1,180 @@
+"""Throughput and peak memory of `adu hash` against a plain hashlib loop, same file, same run.
+
+    .venv/bin/python benchmarks/hash_throughput.py --rows 1000000
+    .venv/bin/python benchmarks/hash_throughput.py --rows 5000000 --skip-loop   # memory check
+
+Writes N synthetic rows (email, phone, first/last name, address, city, state, zip + country;
+every email and phone unique) to a temp CSV, then runs, each in its own process:
+  (a) our engine: `adu hash` with full normalization of the eight fields, CSV out;
+  (b) the baseline: a single-threaded loop that reads the CSV with the csv module, hashes the
+      eight stripped, lowercased fields with hashlib and writes the CSV.
+Prints rows/s of both, their ratio and the peak memory of each (sum of the RSS of the process
+and its children, sampled every 20 ms, and the largest single-process ru_maxrss).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PII_FIELDS = ("email", "phone", "first_name", "last_name", "address", "city", "state", "zip")
+PII_TYPES = ("EMAIL", "PHONE", "FIRST_NAME", "LAST_NAME", "ADDRESS", "CITY", "STATE", "ZIP")
+HEADER = (*PII_FIELDS, "country")
+
+FIRST = ["James", "Mary", "José", "Anna-Lena", "Chloé", "Li", "Mohammed", "Olivia", "Noah", "Zoë"]
+LAST = ["Smith", "Müller", "O'Brien", "García", "Nguyen", "Dubois", "Rossi", "Kim", "Brown"]
+STREETS = ["Main Street", "Oak Ave.", "2nd St", "Elm Road", "Park Lane", "Maple Blvd", "High St."]
+UNITS = ["", "", "", " Apt 4B", " Suite 210", " #12", " Unit 3"]
+US_PLACES = [("Seattle", "WA", "98101"), ("New York", "NY", "10001"), ("Austin", "tx", "73301"),
+             ("Chicago", "Illinois", "60601"), ("Boston", "MA", "02108")]  # fmt: skip
+CA_PLACES = [
+    ("Toronto", "ON", "M5V 2T6"),
+    ("Montréal", "QC", "H2X 1Y4"),
+    ("Vancouver", "BC", "V6B1A1"),
+]
+GB_PLACES = [("London", "", "SW1A 1AA"), ("Manchester", "", "m1 1ae"), ("Leeds", "", "LS1 4DY")]
+US_AREAS = ["206", "212", "312", "415", "617", "713", "305", "404", "503", "602"]
+
+
+def synthetic_row(i: int, rng: random.Random) -> list[str]:
+    """One messy CRM row; email and phone are unique per i."""
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    email = f" {first}.{last}{i}@Example{i % 97}.com ".replace(" ", "", 1)
+    pick = i % 10
+    exchange, line = 200 + (i // 10_000) % 800, i % 10_000
+    if pick < 8:
+        country, (city, state, zip_code) = rng.choice(["US", "us", " US"]), rng.choice(US_PLACES)
+        area = US_AREAS[(i // 8_000_000) % len(US_AREAS)]
+        phone = rng.choice([f"({area}) {exchange}-{line:04d}", f"+1 {area}.{exchange}.{line:04d}"])
+    elif pick == 8:
+        country, (city, state, zip_code) = "CA", rng.choice(CA_PLACES)
+        phone = f"416-{exchange}-{line:04d}" if i < 8_000_000 else f"604 {exchange} {line:04d}"
+    else:
+        country, (city, state, zip_code) = rng.choice(["GB", "UK"]), rng.choice(GB_PLACES)
+        phone = f"020 7{(i // 10) % 1000:03d} {i // 10_000 % 10_000:04d}"
+    address = f"{100 + i % 9000} {rng.choice(STREETS)}{rng.choice(UNITS)}"
+    return [email, phone, first.upper() if i % 7 == 0 else first, last, address, city, state,
+            zip_code, country]  # fmt: skip
+
+
+def write_input(path: Path, rows: int, seed: int) -> None:
+    rng = random.Random(seed)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for start in range(0, rows, 100_000):
+            writer.writerows(
+                synthetic_row(i, rng) for i in range(start, min(rows, start + 100_000))
+            )
+
+
+def plain_loop(src: Path, dst: Path) -> None:
+    """The baseline: csv module + hashlib, single thread, strip + lowercase only."""
+    sha = hashlib.sha256
+    with open(src, newline="", encoding="utf-8") as fin, open(dst, "w", newline="") as fout:
+        reader, writer = csv.reader(fin), csv.writer(fout)
+        header = next(reader)
+        writer.writerow(header)
+        idx = [header.index(f) for f in PII_FIELDS]
+        for row in reader:
+            for j in idx:
+                row[j] = sha(row[j].strip().lower().encode()).hexdigest()
+            writer.writerow(row)
+
+
+def measure(cmd: list[str]) -> tuple[float, int, int, str]:
+    """(seconds, peak summed RSS of the process tree, ru_maxrss of the largest child, stderr)."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    err_chunks: list[str] = []
+    reader = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.02)
+    seconds = time.monotonic() - started
+    reader.join()
+    if proc.returncode != 0:
+        sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{''.join(err_chunks)}")
+    maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # largest so far
+    return seconds, peak, maxrss, "".join(err_chunks)
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of `pid` and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        child, parent = int(entry.name), int(fields[1])
+        children.setdefault(parent, []).append(child)
+        rss[child] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += rss.get(current, 0)
+        todo.extend(children.get(current, []))
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, help="passed to adu hash --workers")
+    parser.add_argument("--output-ext", default=".csv", choices=[".csv", ".csv.gz", ".parquet"])
+    parser.add_argument("--skip-loop", action="store_true", help="only run our engine")
+    parser.add_argument("--loop-only", nargs=2, metavar=("SRC", "DST"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.loop_only:
+        plain_loop(Path(args.loop_only[0]), Path(args.loop_only[1]))
+        return
+    with tempfile.TemporaryDirectory(prefix="adu-bench-") as tmp:
+        src = Path(tmp) / "export.csv"
+        t0 = time.monotonic()
+        write_input(src, args.rows, args.seed)
+        size = src.stat().st_size
+        took = time.monotonic() - t0
+        print(f"input: {args.rows:,} rows, {size / 1e6:,.0f} MB ({took:.0f}s to write)")
+        cmd = [sys.executable, "-m", "adu_pipeline.cli", "hash", str(src),
+               "-o", str(Path(tmp) / f"ours{args.output_ext}"), "--country", "US",
+               "--country-column", "country"]  # fmt: skip
+        for field, pii_type in zip(PII_FIELDS, PII_TYPES, strict=True):
+            cmd += ["--pii", f"{field}={pii_type}"]
+        if args.workers:
+            cmd += ["--workers", str(args.workers)]
+        ours_s, ours_peak, ours_max, summary = measure(cmd)
+        ours_rate = args.rows / ours_s
+        print(f"ours (adu hash, full normalization): {ours_rate:,.0f} rows/s ({ours_s:.1f}s), "
+              f"peak memory {ours_peak / 2**20:,.0f} MiB (process tree; largest process "
+              f"{ours_max / 2**20:,.0f} MiB)")  # fmt: skip
+        print("  " + summary.strip().replace("\n", "\n  "))
+        if args.skip_loop:
+            return
+        loop_cmd = [sys.executable, __file__, "--loop-only", str(src), str(Path(tmp) / "loop.csv")]
+        loop_s, loop_peak, _, _ = measure(loop_cmd)
+        loop_rate = args.rows / loop_s
+        print(f"plain hashlib loop (strip+lower, 1 thread): {loop_rate:,.0f} rows/s "
+              f"({loop_s:.1f}s), peak memory {loop_peak / 2**20:,.0f} MiB")  # fmt: skip
+        print(f"ratio ours / loop: {ours_rate / loop_rate:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
