@@ -8,6 +8,7 @@ SQL returns. DuckDB runs with external access disabled, so SQL cannot read files
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -36,19 +37,15 @@ def audience_size(
 ) -> int:
     """Distinct user ids the SQL selects; AudienceFailed when invalid or below `min_users`."""
     sql = query.strip().rstrip(";").strip()
-    try:
-        names = duckdb.get_table_names(sql)
-    except duckdb.Error as exc:
-        raise AudienceFailed(f"Invalid SQL query: {_first_line(exc)}") from None
+    names = table_names(sql)
     datasets = {d["dataSetId"]: d for d in store.list_datasets(instance_id)}
-    unknown = sorted(n for n in names if n.split(".")[-1] not in datasets)
+    unknown = sorted(n for n in names if n not in datasets)
     if unknown:
         raise AudienceFailed(f"Invalid tables in the SQL query: {', '.join(unknown)}")
     con = duckdb.connect(":memory:")
     try:
         for name in names:
-            table = _table(store, instance_id, datasets[name.split(".")[-1]], window)
-            con.register(name.split(".")[-1], table)
+            con.register(name, _table(store, instance_id, datasets[name], window))
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         try:
@@ -69,6 +66,36 @@ def audience_size(
             f"The audience has {size} matched user_ids; at least {min_users:,} are required."
         )
     return size
+
+
+def table_names(sql: str) -> set[str]:
+    """Tables a SELECT reads (CTE names excluded), from DuckDB's parse tree without binding."""
+    con = duckdb.connect(":memory:")
+    try:
+        tree = json.loads(con.execute("SELECT json_serialize_sql(?::VARCHAR)", [sql]).fetchone()[0])
+    finally:
+        con.close()
+    if tree.get("error"):
+        raise AudienceFailed(f"Invalid SQL query: {tree.get('error_message', 'parse error')}")
+    tables: set[str] = set()
+    ctes: set[str] = set()
+    _walk(tree, tables, ctes)
+    return {t for t in tables if t not in ctes}
+
+
+def _walk(node, tables: set[str], ctes: set[str]) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "BASE_TABLE":
+            schema = node.get("schema_name") or ""
+            name = node.get("table_name", "")
+            tables.add(f"{schema}.{name}" if schema and schema != "main" else name)
+        for key, value in node.items():
+            if key == "cte_map":
+                ctes.update(entry.get("key", "") for entry in value.get("map", []))
+            _walk(value, tables, ctes)
+    elif isinstance(node, list):
+        for item in node:
+            _walk(item, tables, ctes)
 
 
 def _table(store: Store, instance_id: str, dataset: dict, window: tuple[datetime, datetime]):
