@@ -36,12 +36,15 @@ class Api:
         self.adu = f"/amc/advertiserData/{emulator.instance_id}"
 
     def fetch_token(self) -> str:
-        resp = self.http.post("/auth/o2/token", data={
-            "grant_type": "refresh_token",
-            "refresh_token": self.emulator.refresh_token,
-            "client_id": self.emulator.client_id,
-            "client_secret": self.emulator.client_secret,
-        })
+        resp = self.http.post(
+            "/auth/o2/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": self.emulator.refresh_token,
+                "client_id": self.emulator.client_id,
+                "client_secret": self.emulator.client_secret,
+            },
+        )
         assert resp.status_code == 200, resp.text
         return resp.json()["access_token"]
 
@@ -58,8 +61,17 @@ class Api:
         h.update(extra)
         return h
 
-    def call(self, method: str, path: str, *, body=None, media: str | None = None,
-             headers: dict[str, str] | None = None, params=None, validate=True) -> httpx.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body=None,
+        media: str | None = None,
+        headers: dict[str, str] | None = None,
+        params=None,
+        validate=True,
+    ) -> httpx.Response:
         audience = path.startswith("/amc/audiences")
         h = headers if headers is not None else self.headers(audience=audience)
         content = None
@@ -85,8 +97,11 @@ class Api:
         return resp.json()["upload"]
 
     def wait_upload(self, data_set_id: str, upload_id: str, timeout: float = 30) -> dict:
-        return wait_for(lambda: self.get_upload(data_set_id, upload_id),
-                        lambda u: u["status"] in ("SUCCESS", "FAILED"), timeout)
+        return wait_for(
+            lambda: self.get_upload(data_set_id, upload_id),
+            lambda u: u["status"] in ("SUCCESS", "FAILED"),
+            timeout,
+        )
 
     def upload_and_wait(self, data_set_id: str, body: dict) -> dict:
         resp = self.upload(data_set_id, body)
@@ -102,8 +117,11 @@ class Api:
         return resp.json()
 
     def wait_audience(self, audience_id: str, timeout: float = 30) -> dict:
-        return wait_for(lambda: self.get_audience(audience_id),
-                        lambda a: a["status"] in ("SUCCEEDED", "FAILED"), timeout)
+        return wait_for(
+            lambda: self.get_audience(audience_id),
+            lambda a: a["status"] in ("SUCCEEDED", "FAILED"),
+            timeout,
+        )
 
     def stored_rows(self, data_set_id: str) -> list[dict]:
         """The rows the emulator keeps after matching (read from its state, not over HTTP)."""
@@ -131,11 +149,21 @@ def api(emulator):
 
 def crm_dataset(data_set_id: str = "crm_customers", **extra) -> dict:
     """A dimension dataset of hashed CRM identifiers plus two business columns."""
-    pii = [("email", "EMAIL"), ("phone", "PHONE"), ("first_name", "FIRST_NAME"),
-           ("last_name", "LAST_NAME"), ("address", "ADDRESS"), ("zip", "ZIP")]
+    pii = [
+        ("email", "EMAIL"),
+        ("phone", "PHONE"),
+        ("first_name", "FIRST_NAME"),
+        ("last_name", "LAST_NAME"),
+        ("address", "ADDRESS"),
+        ("zip", "ZIP"),
+    ]
     columns = [
-        {"name": name, "columnType": "DIMENSION", "dataType": "STRING",
-         "externalUserIdType": {"hashedPii": kind}}
+        {
+            "name": name,
+            "columnType": "DIMENSION",
+            "dataType": "STRING",
+            "externalUserIdType": {"hashedPii": kind},
+        }
         for name, kind in pii
     ]
     columns += [
@@ -152,13 +180,22 @@ def purchases_dataset(data_set_id: str = "crm_purchases", period: str = "P1D") -
         "period": period,
         "countryCode": "US",
         "columns": [
-            {"name": "email", "columnType": "DIMENSION", "dataType": "STRING",
-             "externalUserIdType": {"hashedPii": "EMAIL"}},
+            {
+                "name": "email",
+                "columnType": "DIMENSION",
+                "dataType": "STRING",
+                "externalUserIdType": {"hashedPii": "EMAIL"},
+            },
             {"name": "order_id", "columnType": "DIMENSION", "dataType": "STRING"},
             {"name": "amount", "columnType": "METRIC", "dataType": "DECIMAL"},
             {"name": "quantity", "columnType": "METRIC", "dataType": "INTEGER"},
-            {"name": "purchased_at", "columnType": "DIMENSION", "dataType": "TIMESTAMP",
-             "isMainEventTime": True, "nullable": False},
+            {
+                "name": "purchased_at",
+                "columnType": "DIMENSION",
+                "dataType": "TIMESTAMP",
+                "isMainEventTime": True,
+                "nullable": False,
+            },
         ],
     }
 
@@ -200,9 +237,17 @@ def gz(data: bytes) -> bytes:
     return gzip.compress(data)
 
 
-def upload_body(bucket: str, *, key: str | None = None, prefix: str | None = None,
-                manifest: str | None = None, fmt: dict | None = None, compression: str = "NONE",
-                strategy: str = "FULL_REPLACE", **extra) -> dict:
+def upload_body(
+    bucket: str,
+    *,
+    key: str | None = None,
+    prefix: str | None = None,
+    manifest: str | None = None,
+    fmt: dict | None = None,
+    compression: str = "NONE",
+    strategy: str = "FULL_REPLACE",
+    **extra,
+) -> dict:
     source = {"sourceS3Bucket": bucket}
     if key:
         source["sourceFileS3Key"] = key
@@ -210,5 +255,10 @@ def upload_body(bucket: str, *, key: str | None = None, prefix: str | None = Non
         source["sourceS3Prefix"] = prefix
     if manifest:
         source["sourceManifestS3Key"] = manifest
-    return {"dataSource": source, "fileFormat": fmt or {"csvDataFormat": {}},
-            "compressionFormat": compression, "updateStrategy": strategy, **extra}
+    return {
+        "dataSource": source,
+        "fileFormat": fmt or {"csvDataFormat": {}},
+        "compressionFormat": compression,
+        "updateStrategy": strategy,
+        **extra,
+    }

@@ -20,8 +20,13 @@ WINDOW = {"timeWindowStart": "2024-01-01T00:00:00Z", "timeWindowEnd": "2024-12-3
 
 
 def audience(api, name: str, query: str, **extra) -> dict:
-    return {"advertiserId": api.emulator.advertiser_id, "audienceName": name, "query": query,
-            **WINDOW, **extra}
+    return {
+        "advertiserId": api.emulator.advertiser_id,
+        "audienceName": name,
+        "query": query,
+        **WINDOW,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -66,13 +71,18 @@ def test_fewer_than_2000_users_fails(loaded):
     assert "dspAudienceId" not in result
 
 
-@pytest.mark.parametrize(("query", "reason"), [
-    ("SELECT user_id FROM crm_customers JOIN nosuch USING (user_id)",
-     "Invalid tables in the SQL query: nosuch"),
-    ("SELEC user_id FROM crm_customers", "Invalid SQL query"),
-    ("SELECT loyalty_tier FROM crm_customers", "must select the user_id column"),
-    ("SELECT user_id FROM read_csv('/etc/passwd')", "Invalid SQL query"),
-])
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        (
+            "SELECT user_id FROM crm_customers JOIN nosuch USING (user_id)",
+            "Invalid tables in the SQL query: nosuch",
+        ),
+        ("SELEC user_id FROM crm_customers", "Invalid SQL query"),
+        ("SELECT loyalty_tier FROM crm_customers", "must select the user_id column"),
+        ("SELECT user_id FROM read_csv('/etc/passwd')", "Invalid SQL query"),
+    ],
+)
 def test_invalid_queries_fail_with_a_reason(loaded, query, reason):
     api = loaded
     created = api.create_audience(audience(api, "Broken", query))
@@ -93,8 +103,9 @@ def test_repeated_create_makes_a_second_audience_and_list_pages(loaded):
     assert all(a["status"] == "SUCCEEDED" and a["audienceCount"] > 0 for a in listed)
     first = api.call("GET", "/amc/audiences/query", params={"maxResults": 1}).json()
     assert [a["audienceExecutionId"] for a in first["executionMetadata"]] == ids[:1]
-    second = api.call("GET", "/amc/audiences/query",
-                      params={"maxResults": 1, "nextToken": first["nextToken"]}).json()
+    second = api.call(
+        "GET", "/amc/audiences/query", params={"maxResults": 1, "nextToken": first["nextToken"]}
+    ).json()
     assert [a["audienceExecutionId"] for a in second["executionMetadata"]] == ids[1:]
     assert "nextToken" not in second
 
@@ -102,12 +113,16 @@ def test_repeated_create_makes_a_second_audience_and_list_pages(loaded):
 def test_update_only_when_failed_then_rerun(loaded):
     api = loaded
     failed_id = api.create_audience(audience(api, "Fixable", "SELECT user_id FROM nosuch")).json()[
-        "audienceExecutionId"]
+        "audienceExecutionId"
+    ]
     assert api.wait_audience(failed_id)["status"] == "FAILED"
-    fixed = {**audience(api, "Fixable", "SELECT user_id FROM crm_customers"),
-             "audienceType": "RULE_BASED"}
-    renamed = api.call("PUT", f"/amc/audiences/query/{failed_id}",
-                       body={**fixed, "audienceName": "Other"})
+    fixed = {
+        **audience(api, "Fixable", "SELECT user_id FROM crm_customers"),
+        "audienceType": "RULE_BASED",
+    }
+    renamed = api.call(
+        "PUT", f"/amc/audiences/query/{failed_id}", body={**fixed, "audienceName": "Other"}
+    )
     assert renamed.status_code == 400
     updated = api.call("PUT", f"/amc/audiences/query/{failed_id}", body=fixed)
     assert updated.status_code == 200
@@ -121,11 +136,14 @@ def test_update_only_when_failed_then_rerun(loaded):
 def test_delete_and_media_types(loaded):
     api = loaded
     audience_id = api.create_audience(
-        audience(api, "To delete", "SELECT user_id FROM crm_customers")).json()[
-        "audienceExecutionId"]
+        audience(api, "To delete", "SELECT user_id FROM crm_customers")
+    ).json()["audienceExecutionId"]
     api.wait_audience(audience_id)
-    v11 = api.call("GET", f"/amc/audiences/query/{audience_id}",
-                   headers={**api.headers(audience=True), "Accept": V11})
+    v11 = api.call(
+        "GET",
+        f"/amc/audiences/query/{audience_id}",
+        headers={**api.headers(audience=True), "Accept": V11},
+    )
     assert v11.headers["content-type"] == V11
     assert v11.json()["audienceCount"] > 0
     deleted = api.call("DELETE", f"/amc/audiences/query/{audience_id}")
@@ -137,20 +155,24 @@ def test_pending_audience_cannot_be_deleted(emulator_factory):
     server = emulator_factory.start(step_seconds=30)
     api = Api(server)
     audience_id = api.create_audience(audience(api, "Slow", "SELECT user_id FROM x")).json()[
-        "audienceExecutionId"]
+        "audienceExecutionId"
+    ]
     resp = api.call("DELETE", f"/amc/audiences/query/{audience_id}")
     assert resp.status_code == 400
     assert api.get_audience(audience_id)["status"] == "PENDING"
 
 
-@pytest.mark.parametrize(("change", "status"), [
-    ({"query": None, "workflowId": "wf1"}, 400),
-    ({"timeWindowStart": "2025-01-01T00:00:00Z"}, 400),  # after the end
-    ({"timeWindowStart": "yesterday"}, 400),
-    ({"refreshRateDays": 30}, 400),
-    ({"countryCode": "GB"}, 400),  # the audience API spells it UK
-    ({"audienceName": None}, 400),
-])
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"query": None, "workflowId": "wf1"}, 400),
+        ({"timeWindowStart": "2025-01-01T00:00:00Z"}, 400),  # after the end
+        ({"timeWindowStart": "yesterday"}, 400),
+        ({"refreshRateDays": 30}, 400),
+        ({"countryCode": "GB"}, 400),  # the audience API spells it UK
+        ({"audienceName": None}, 400),
+    ],
+)
 def test_invalid_create_bodies(api, change, status):
     body = {**audience(api, "Bad", "SELECT user_id FROM crm_customers"), **change}
     resp = api.create_audience({k: v for k, v in body.items() if v is not None})
@@ -162,17 +184,32 @@ def test_time_window_applies_to_the_main_event_time(emulator_factory, s3_client,
     server = emulator_factory.start(config=EmulatorConfig(audience_min_users=1))
     api = Api(server)
     api.create_dataset(purchases_dataset())
-    rows = [{"email": sha(f"buyer{i}@x.com"), "order_id": str(i), "amount": "5.00",
-             "quantity": "1", "purchased_at": f"2024-03-{1 + i % 20:02d}T12:00:00Z"}
-            for i in range(400)]
+    rows = [
+        {
+            "email": sha(f"buyer{i}@x.com"),
+            "order_id": str(i),
+            "amount": "5.00",
+            "quantity": "1",
+            "purchased_at": f"2024-03-{1 + i % 20:02d}T12:00:00Z",
+        }
+        for i in range(400)
+    ]
     s3_client.put_object(Bucket=s3_bucket, Key="p.csv", Body=csv_bytes(rows))
     upload = api.upload_and_wait("crm_purchases", upload_body(s3_bucket, key="p.csv"))
     assert upload["status"] == "SUCCESS", upload.get("message")
     stored = api.stored_rows("crm_purchases")
-    in_window = {r["user_id"] for r in stored
-                 if r["user_id"] and "2024-03-05" <= r["purchased_at"][:10] <= "2024-03-09"}
-    body = audience(api, "March week", "SELECT user_id FROM crm_purchases",
-                    timeWindowStart="2024-03-05T00:00:00Z", timeWindowEnd="2024-03-09T23:59:59Z")
+    in_window = {
+        r["user_id"]
+        for r in stored
+        if r["user_id"] and "2024-03-05" <= r["purchased_at"][:10] <= "2024-03-09"
+    }
+    body = audience(
+        api,
+        "March week",
+        "SELECT user_id FROM crm_purchases",
+        timeWindowStart="2024-03-05T00:00:00Z",
+        timeWindowEnd="2024-03-09T23:59:59Z",
+    )
     result = api.wait_audience(api.create_audience(body).json()["audienceExecutionId"])
     assert result["status"] == "SUCCEEDED", result.get("statusReason")
     assert result["audienceCount"] == len(in_window) > 0

@@ -32,9 +32,15 @@ def test_refresh_grant_rejects_wrong_credentials(emulator):
     assert bad_token.status_code == 400
     assert bad_token.json()["error"] == "invalid_grant"
     assert "refresh_token" in bad_token.json()["error_description"]
-    bad_secret = httpx.post(f"{emulator.url}/auth/o2/token", data={
-        "grant_type": "refresh_token", "refresh_token": emulator.refresh_token,
-        "client_id": emulator.client_id, "client_secret": "wrong"})
+    bad_secret = httpx.post(
+        f"{emulator.url}/auth/o2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": emulator.refresh_token,
+            "client_id": emulator.client_id,
+            "client_secret": "wrong",
+        },
+    )
     assert bad_secret.status_code == 401
     assert bad_secret.json()["error"] == "invalid_client"
     assert "wrong" not in bad_secret.text
@@ -47,52 +53,89 @@ def test_refresh_grant_rejects_wrong_credentials(emulator):
 
 def test_default_config_accepts_any_non_empty_credentials(emulator_factory):
     server = emulator_factory.start(config=EmulatorConfig())
-    ok = httpx.post(f"{server.url}/auth/o2/token", data={
-        "grant_type": "refresh_token", "refresh_token": "anything",
-        "client_id": "any-client", "client_secret": "any-secret"})
+    ok = httpx.post(
+        f"{server.url}/auth/o2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": "anything",
+            "client_id": "any-client",
+            "client_secret": "any-secret",
+        },
+    )
     assert ok.status_code == 200
-    empty = httpx.post(f"{server.url}/auth/o2/token", data={
-        "grant_type": "refresh_token", "refresh_token": "",
-        "client_id": "any-client", "client_secret": "any-secret"})
+    empty = httpx.post(
+        f"{server.url}/auth/o2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": "",
+            "client_id": "any-client",
+            "client_secret": "any-secret",
+        },
+    )
     assert empty.status_code == 400
 
 
 def test_authorization_code_flow_via_authorize_redirect(emulator):
     redirect = "http://localhost:8080/callback"
-    authorize = httpx.get(f"{emulator.url}/ap/oa", params={
-        "client_id": emulator.client_id, "scope": "advertising::campaign_management",
-        "response_type": "code", "redirect_uri": redirect, "state": "xyz"})
+    authorize = httpx.get(
+        f"{emulator.url}/ap/oa",
+        params={
+            "client_id": emulator.client_id,
+            "scope": "advertising::campaign_management",
+            "response_type": "code",
+            "redirect_uri": redirect,
+            "state": "xyz",
+        },
+    )
     assert authorize.status_code == 302
     location = urlsplit(authorize.headers["location"])
     query = parse_qs(location.query)
     assert location.netloc == "localhost:8080"
     assert query["state"] == ["xyz"]
     code = query["code"][0]
-    first = token_request(emulator, grant_type="authorization_code", code=code,
-                          redirect_uri=redirect)
+    first = token_request(
+        emulator, grant_type="authorization_code", code=code, redirect_uri=redirect
+    )
     assert first.status_code == 200
     refresh = first.json()["refresh_token"]
     assert refresh == emulator.refresh_token  # the configured refresh token is handed out
-    again = token_request(emulator, grant_type="authorization_code", code=code,
-                          redirect_uri=redirect)
+    again = token_request(
+        emulator, grant_type="authorization_code", code=code, redirect_uri=redirect
+    )
     assert again.status_code == 400
-    assert again.json() == {"error": "invalid_grant",
-                            "error_description": "The request has an invalid parameter : code"}
-    wrong_redirect = token_request(emulator, grant_type="authorization_code", code="other-code",
-                                   redirect_uri=redirect)
+    assert again.json() == {
+        "error": "invalid_grant",
+        "error_description": "The request has an invalid parameter : code",
+    }
+    wrong_redirect = token_request(
+        emulator, grant_type="authorization_code", code="other-code", redirect_uri=redirect
+    )
     assert wrong_redirect.status_code == 200  # codes not issued here are accepted once
 
 
 def test_issued_refresh_token_works_when_none_configured(emulator_factory):
     server = emulator_factory.start(config=EmulatorConfig(credentials=Credentials("cid", "sec")))
-    code = httpx.post(f"{server.url}/auth/o2/token", data={
-        "grant_type": "authorization_code", "code": "c1", "redirect_uri": "http://x/cb",
-        "client_id": "cid", "client_secret": "sec"})
+    code = httpx.post(
+        f"{server.url}/auth/o2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": "c1",
+            "redirect_uri": "http://x/cb",
+            "client_id": "cid",
+            "client_secret": "sec",
+        },
+    )
     refresh = code.json()["refresh_token"]
     assert refresh.startswith("Atzr|")
-    again = httpx.post(f"{server.url}/auth/o2/token", data={
-        "grant_type": "refresh_token", "refresh_token": refresh,
-        "client_id": "cid", "client_secret": "sec"})
+    again = httpx.post(
+        f"{server.url}/auth/o2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh,
+            "client_id": "cid",
+            "client_secret": "sec",
+        },
+    )
     assert again.status_code == 200
 
 
@@ -105,13 +148,19 @@ def test_adu_calls_require_an_issued_bearer_and_the_account_headers(emulator):
         "no bearer": ({k: v for k, v in api.headers().items() if k != "Authorization"}, 401),
         "foreign bearer": (api.headers(Authorization="Bearer Atza|not-issued-here"), 401),
         "other client id": (api.headers(**{"Amazon-Advertising-API-ClientId": "other"}), 401),
-        "no advertiser": ({k: v for k, v in api.headers().items()
-                           if k != "Amazon-Advertising-API-AdvertiserId"}, 400),
-        "no marketplace": ({k: v for k, v in api.headers().items()
-                            if k != "Amazon-Advertising-API-MarketplaceId"}, 400),
+        "no advertiser": (
+            {k: v for k, v in api.headers().items() if k != "Amazon-Advertising-API-AdvertiserId"},
+            400,
+        ),
+        "no marketplace": (
+            {k: v for k, v in api.headers().items() if k != "Amazon-Advertising-API-MarketplaceId"},
+            400,
+        ),
         "other account": (api.headers(**{"Amazon-Advertising-API-AdvertiserId": "ENTITYX"}), 403),
         "other marketplace": (
-            api.headers(**{"Amazon-Advertising-API-MarketplaceId": "A1F83G8C2ARO7P"}), 403),
+            api.headers(**{"Amazon-Advertising-API-MarketplaceId": "A1F83G8C2ARO7P"}),
+            403,
+        ),
     }
     for name, (headers, status) in cases.items():
         resp = api.call("POST", path, headers=headers)
@@ -139,8 +188,11 @@ def test_expired_token_is_refused(emulator_factory):
 def test_audience_calls_require_the_instance_header(emulator):
     api = Api(emulator)
     assert api.call("GET", "/amc/audiences/query").status_code == 200
-    no_instance = {k: v for k, v in api.headers(audience=True).items()
-                   if k != "Amazon-Marketing-Cloud-Audience-InstanceId"}
+    no_instance = {
+        k: v
+        for k, v in api.headers(audience=True).items()
+        if k != "Amazon-Marketing-Cloud-Audience-InstanceId"
+    }
     missing = api.call("GET", "/amc/audiences/query", headers=no_instance)
     assert missing.status_code == 400
     assert set(missing.json()) == {"code", "details", "requestId"}
@@ -156,9 +208,13 @@ def test_audience_calls_require_the_instance_header(emulator):
 def test_discovery_lists_account_instance_and_advertisers(emulator):
     api = Api(emulator)
     accounts = api.call("GET", "/amc/accounts", headers=api.headers(audience=True)).json()
-    assert accounts["amcAccounts"] == [{"accountId": emulator.account_id,
-                                        "accountName": "AMC emulator account",
-                                        "marketplaceId": emulator.marketplace_id}]
+    assert accounts["amcAccounts"] == [
+        {
+            "accountId": emulator.account_id,
+            "accountName": "AMC emulator account",
+            "marketplaceId": emulator.marketplace_id,
+        }
+    ]
     instances = api.call("GET", "/amc/instances").json()["instances"]
     assert [i["instanceId"] for i in instances] == [emulator.instance_id]
     instance = api.call("GET", f"/amc/instances/{emulator.instance_id}").json()["instance"]
@@ -170,16 +226,18 @@ def test_discovery_lists_account_instance_and_advertisers(emulator):
     missing = api.call("GET", "/amc/instances/amcnosuch")
     assert missing.status_code == 404
     assert set(missing.json()) == {"code", "details"}
-    no_bearer = api.call("GET", "/amc/accounts", headers={
-        "Amazon-Advertising-API-ClientId": emulator.client_id})
+    no_bearer = api.call(
+        "GET", "/amc/accounts", headers={"Amazon-Advertising-API-ClientId": emulator.client_id}
+    )
     assert no_bearer.status_code == 401
     assert set(no_bearer.json()) == {"message", "requestId"}
 
 
 def test_hooks_can_inject_throttling(emulator_factory):
     hooks = FailNextRequests("/dataSets/list", 429, count=1, retry_after=2)
-    server = emulator_factory.start(config=replace(
-        EmulatorConfig(credentials=Credentials("c", "s", "r")), hooks=hooks))
+    server = emulator_factory.start(
+        config=replace(EmulatorConfig(credentials=Credentials("c", "s", "r")), hooks=hooks)
+    )
     server.client_id, server.client_secret, server.refresh_token = "c", "s", "r"
     api = Api(server)
     first = api.call("POST", f"{api.adu}/dataSets/list")

@@ -21,8 +21,16 @@ def test_create_get_list_update_delete(api):
 
     got = api.call("GET", f"{api.adu}/dataSets/crm_customers").json()["dataSet"]
     names = [c["name"] for c in got["columns"]]
-    assert names[:8] == ["email", "phone", "first_name", "last_name", "address", "zip",
-                         "loyalty_tier", "lifetime_value"]
+    assert names[:8] == [
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "address",
+        "zip",
+        "loyalty_tier",
+        "lifetime_value",
+    ]
     # AMC adds the resolved user id columns to identity datasets
     assert names[8:] == ["user_id", "user_id_type"]
     assert got["columns"][8]["isMainUserId"] is True
@@ -32,8 +40,12 @@ def test_create_get_list_update_delete(api):
     assert got["dataSetType"] == "DIMENSION"
     assert got["createdAt"].endswith("Z") and got["description"] == "CRM list"
 
-    updated = api.call("PUT", f"{api.adu}/dataSets/crm_customers",
-                       body={"description": "new", "countryCode": "CA"}, media=ADU_MEDIA)
+    updated = api.call(
+        "PUT",
+        f"{api.adu}/dataSets/crm_customers",
+        body={"description": "new", "countryCode": "CA"},
+        media=ADU_MEDIA,
+    )
     assert updated.status_code == 200
     assert updated.json()["dataSet"]["description"] == "new"
     assert updated.json()["dataSet"]["countryCode"] == "CA"
@@ -72,8 +84,10 @@ def test_list_pagination(api):
     assert pages == 3
     bad = api.call("POST", f"{api.adu}/dataSets/list", params={"maxResults": 101})
     assert bad.status_code == 400
-    assert api.call("POST", f"{api.adu}/dataSets/list",
-                    params={"nextToken": "garbage!"}).status_code == 400
+    assert (
+        api.call("POST", f"{api.adu}/dataSets/list", params={"nextToken": "garbage!"}).status_code
+        == 400
+    )
 
 
 def _column(name, **extra):
@@ -84,20 +98,29 @@ INVALID = {
     "uppercase id": {"dataSetId": "CRM", "columns": [_column("a")]},
     "id list": {"dataSetId": "list", "columns": [_column("a")]},
     "too many columns": {"dataSetId": "wide", "columns": [_column(f"c{i}") for i in range(101)]},
-    "two event times": {"dataSetId": "x", "columns": [
-        _column("t1", dataType="DATE", isMainEventTime=True),
-        _column("t2", dataType="DATE", isMainEventTime=True)]},
+    "two event times": {
+        "dataSetId": "x",
+        "columns": [
+            _column("t1", dataType="DATE", isMainEventTime=True),
+            _column("t2", dataType="DATE", isMainEventTime=True),
+        ],
+    },
     "string event time": {"dataSetId": "x", "columns": [_column("t", isMainEventTime=True)]},
     "period on dimension": {"dataSetId": "x", "period": "P1D", "columns": [_column("a")]},
-    "country without identity": {"dataSetId": "x", "countryCode": "US",
-                                 "columns": [_column("a")]},
+    "country without identity": {"dataSetId": "x", "countryCode": "US", "columns": [_column("a")]},
     "bad enum": {"dataSetId": "x", "columns": [_column("a", dataType="TEXT")]},
     "missing columns": {"dataSetId": "x"},
     "duplicate column": {"dataSetId": "x", "columns": [_column("a"), _column("A")]},
-    "metric user id": {"dataSetId": "x", "columns": [
-        _column("u", columnType="METRIC", isMainUserId=True)]},
-    "both identity kinds": {"dataSetId": "x", "columns": [_column(
-        "e", externalUserIdType={"hashedPii": "EMAIL", "externalIdentity": "MAID"})]},
+    "metric user id": {
+        "dataSetId": "x",
+        "columns": [_column("u", columnType="METRIC", isMainUserId=True)],
+    },
+    "both identity kinds": {
+        "dataSetId": "x",
+        "columns": [
+            _column("e", externalUserIdType={"hashedPii": "EMAIL", "externalIdentity": "MAID"})
+        ],
+    },
 }
 
 
@@ -112,8 +135,10 @@ def test_invalid_definitions_are_rejected(api, case):
 
 def test_invalid_country_error_message_matches_amazon(api):
     resp = api.create_dataset(INVALID["country without identity"])
-    assert ("Country code cannot be specified for a data set that does not contain identity"
-            in resp.json()["details"])
+    assert (
+        "Country code cannot be specified for a data set that does not contain identity"
+        in resp.json()["details"]
+    )
 
 
 def test_duplicate_id_and_unwrapped_body(api):
@@ -135,9 +160,12 @@ def test_column_operations(api):
     assert added.headers["content-type"] == COLUMN_MEDIA
     assert "channel" in [c["name"] for c in added.json()["dataSet"]["columns"]]
 
-    renamed = api.call("PUT", f"{base}/channel",
-                       body={"updatedColumnName": "sales_channel", "updateDescription": "where"},
-                       media=COLUMN_MEDIA)
+    renamed = api.call(
+        "PUT",
+        f"{base}/channel",
+        body={"updatedColumnName": "sales_channel", "updateDescription": "where"},
+        media=COLUMN_MEDIA,
+    )
     columns = {c["name"]: c for c in renamed.json()["dataSet"]["columns"]}
     assert columns["sales_channel"]["description"] == "where"
     assert "channel" not in columns
@@ -150,6 +178,7 @@ def test_column_operations(api):
     assert api.call("DELETE", f"{base}/nosuch").status_code == 404
     duplicate = api.call("POST", base, body={"column": _column("ORDER_ID")}, media=COLUMN_MEDIA)
     assert duplicate.status_code == 400
-    main_user = api.call("POST", base, body={"column": _column("uid2", isMainUserId=True)},
-                         media=COLUMN_MEDIA)
+    main_user = api.call(
+        "POST", base, body={"column": _column("uid2", isMainUserId=True)}, media=COLUMN_MEDIA
+    )
     assert main_user.status_code == 400

@@ -19,8 +19,9 @@ SHARES = MatchShares()
 
 def _share(kind: str, n: int = 20_000) -> float:
     only = {"email": "email", "phone": "phone"}[kind]
-    hits = sum(resolve({only: sha(f"{kind}{i}")}, IDENTITY, SHARES, True)[0] is not None
-               for i in range(n))
+    hits = sum(
+        resolve({only: sha(f"{kind}{i}")}, IDENTITY, SHARES, True)[0] is not None for i in range(n)
+    )
     return hits / n
 
 
@@ -28,8 +29,10 @@ def test_documented_default_shares():
     assert (SHARES.email, SHARES.phone, SHARES.name_address) == (0.70, 0.60, 0.50)
     assert abs(_share("email") - 0.70) < 0.015
     assert abs(_share("phone") - 0.60) < 0.015
-    rows = [{"first_name": sha(f"f{i}"), "last_name": sha(f"l{i}"), "address": sha(f"a{i}")}
-            for i in range(20_000)]
+    rows = [
+        {"first_name": sha(f"f{i}"), "last_name": sha(f"l{i}"), "address": sha(f"a{i}")}
+        for i in range(20_000)
+    ]
     hits = sum(resolve(r, IDENTITY, SHARES, True)[0] is not None for r in rows)
     assert abs(hits / len(rows) - 0.50) < 0.015
 
@@ -38,8 +41,11 @@ def test_same_identifier_same_user_and_deterministic():
     row = {"email": sha("jane@example.com")}
     first = resolve(row, IDENTITY, SHARES, True)
     assert first == resolve(dict(row), IdentityColumns.of(COLUMNS), MatchShares(), True)
-    matched = next(sha(f"m{i}@x.com") for i in range(100)
-                   if resolve({"email": sha(f"m{i}@x.com")}, IDENTITY, SHARES, True)[0])
+    matched = next(
+        sha(f"m{i}@x.com")
+        for i in range(100)
+        if resolve({"email": sha(f"m{i}@x.com")}, IDENTITY, SHARES, True)[0]
+    )
     uid, kind = resolve({"email": matched, "loyalty_tier": "gold"}, IDENTITY, SHARES, True)
     assert uid == user_id_for("email", matched) and kind == "adUserId"
     assert resolve({"email": matched, "phone": sha("1")}, IDENTITY, SHARES, True)[0] == uid
@@ -47,14 +53,16 @@ def test_same_identifier_same_user_and_deterministic():
 
 def test_waterfall_falls_back_to_phone_then_name_address():
     emails = [sha(f"w{i}@x.com") for i in range(200)]
-    unmatched_email = next(e for e in emails if resolve({"email": e}, IDENTITY, SHARES, True)[0]
-                           is None)
+    unmatched_email = next(
+        e for e in emails if resolve({"email": e}, IDENTITY, SHARES, True)[0] is None
+    )
     phones = [sha(f"+1555{i}") for i in range(200)]
     matched_phone = next(p for p in phones if resolve({"phone": p}, IDENTITY, SHARES, True)[0])
     uid, _ = resolve({"email": unmatched_email, "phone": matched_phone}, IDENTITY, SHARES, True)
     assert uid == user_id_for("phone", matched_phone)
-    unmatched_phone = next(p for p in phones if not resolve({"phone": p}, IDENTITY, SHARES,
-                                                            True)[0])
+    unmatched_phone = next(
+        p for p in phones if not resolve({"phone": p}, IDENTITY, SHARES, True)[0]
+    )
     tuple_row = {"email": unmatched_email, "phone": unmatched_phone}
     for i in range(200):
         parts = {"first_name": sha(f"f{i}"), "last_name": sha(f"l{i}"), "address": sha(f"a{i}")}
@@ -78,8 +86,9 @@ def test_no_country_no_match_and_shares_configurable():
 
 def test_uploads_resolve_identically_across_datasets(api, s3_client, s3_bucket):
     rows = customer_rows(300)
-    known = next(i for i, r in enumerate(rows) if resolve({"email": r["email"]}, IDENTITY,
-                                                           SHARES, True)[0])
+    known = next(
+        i for i, r in enumerate(rows) if resolve({"email": r["email"]}, IDENTITY, SHARES, True)[0]
+    )
     rows[known + 1]["email"] = rows[known]["email"]  # the same (matched) person twice
     s3_client.put_object(Bucket=s3_bucket, Key="m.csv", Body=csv_bytes(rows))
     for ds in ("first_copy", "second_copy"):
@@ -103,7 +112,8 @@ def test_dataset_without_country_stays_unresolved(api, s3_client, s3_bucket):
     upload = api.upload_and_wait("no_country", upload_body(s3_bucket, key="n.csv"))
     assert upload["status"] == "SUCCESS"
     assert all(r["user_id"] is None for r in api.stored_rows("no_country"))
-    with_country = api.upload_and_wait("no_country", upload_body(s3_bucket, key="n.csv",
-                                                                 countryCode="US"))
+    with_country = api.upload_and_wait(
+        "no_country", upload_body(s3_bucket, key="n.csv", countryCode="US")
+    )
     assert with_country["countryCode"] == "US"
     assert any(r["user_id"] for r in api.stored_rows("no_country"))

@@ -29,8 +29,9 @@ def test_single_csv_gzip_file(api, s3_client, s3_bucket):
     api.create_dataset(crm_dataset())
     rows = customer_rows(50)
     put(s3_client, s3_bucket, "crm/part-0001.csv.gz", gz(csv_bytes(rows)))
-    created = api.upload("crm_customers", upload_body(s3_bucket, key="crm/part-0001.csv.gz",
-                                                      compression="GZIP"))
+    created = api.upload(
+        "crm_customers", upload_body(s3_bucket, key="crm/part-0001.csv.gz", compression="GZIP")
+    )
     assert created.status_code == 200
     assert created.headers["content-type"] == UPLOAD_MEDIA
     assert created.json()["status"] == "SUBMITTED"
@@ -69,8 +70,10 @@ def test_prefix_of_json_lines_files(api, s3_client, s3_bucket):
     put(s3_client, s3_bucket, "drop/2024-05-01/part-1.jsonl", jsonl_bytes(customer_rows(10)))
     put(s3_client, s3_bucket, "drop/2024-05-01/part-2.jsonl", jsonl_bytes(customer_rows(7, 10)))
     put(s3_client, s3_bucket, "drop/other/part-9.jsonl", jsonl_bytes(customer_rows(5, 90)))
-    upload = api.upload_and_wait("crm_customers", upload_body(
-        s3_bucket, prefix="drop/2024-05-01/", fmt={"jsonDataFormat": "LINES"}))
+    upload = api.upload_and_wait(
+        "crm_customers",
+        upload_body(s3_bucket, prefix="drop/2024-05-01/", fmt={"jsonDataFormat": "LINES"}),
+    )
     assert upload["status"] == "SUCCESS", upload.get("message")
     assert upload["metrics"]["OutputRowCount"] == 17
 
@@ -83,8 +86,12 @@ def test_manifest_of_parquet_files_across_buckets(api, s3_client, s3_bucket):
     put(s3_client, second, "p/part-2.parquet", parquet_bytes(customer_rows(5, 20)))
     manifest = f"s3://{s3_bucket}/p/part-1.parquet\n\ns3://{second}/p/part-2.parquet\n"
     put(s3_client, s3_bucket, "p/manifest.txt", manifest.encode())
-    upload = api.upload_and_wait("crm_customers", upload_body(
-        s3_bucket, manifest="p/manifest.txt", fmt={"parquetDataFormat": "PARQUET_DATA_FORMAT"}))
+    upload = api.upload_and_wait(
+        "crm_customers",
+        upload_body(
+            s3_bucket, manifest="p/manifest.txt", fmt={"parquetDataFormat": "PARQUET_DATA_FORMAT"}
+        ),
+    )
     assert upload["status"] == "SUCCESS", upload.get("message")
     assert upload["metrics"]["OutputRowCount"] == 25
 
@@ -93,17 +100,29 @@ def test_csv_options_delimiter_and_comments(api, s3_client, s3_bucket):
     api.create_dataset(crm_dataset())
     data = b"# exported by the CRM\n" + csv_bytes(customer_rows(4), delimiter="|")
     put(s3_client, s3_bucket, "pipe.csv", data)
-    upload = api.upload_and_wait("crm_customers", upload_body(
-        s3_bucket, key="pipe.csv",
-        fmt={"csvDataFormat": {"fieldDelimiter": "|", "commentCharacter": "#"}}))
+    upload = api.upload_and_wait(
+        "crm_customers",
+        upload_body(
+            s3_bucket,
+            key="pipe.csv",
+            fmt={"csvDataFormat": {"fieldDelimiter": "|", "commentCharacter": "#"}},
+        ),
+    )
     assert upload["status"] == "SUCCESS", upload.get("message")
     assert upload["metrics"]["OutputRowCount"] == 4
 
 
 def test_fact_rows_keep_types(api, s3_client, s3_bucket):
     api.create_dataset(purchases_dataset())
-    rows = [{"email": sha("a@x.com"), "order_id": "o1", "amount": "12.5", "quantity": "3",
-             "purchased_at": "2024-05-01T10:11:12Z"}]
+    rows = [
+        {
+            "email": sha("a@x.com"),
+            "order_id": "o1",
+            "amount": "12.5",
+            "quantity": "3",
+            "purchased_at": "2024-05-01T10:11:12Z",
+        }
+    ]
     put(s3_client, s3_bucket, "f.csv", csv_bytes(rows))
     upload = api.upload_and_wait("crm_purchases", upload_body(s3_bucket, key="f.csv"))
     assert upload["status"] == "SUCCESS", upload.get("message")
@@ -114,7 +133,10 @@ def test_fact_rows_keep_types(api, s3_client, s3_bucket):
 
 FAILURES = {
     "bad timestamp": (
-        {"purchased_at": "2024/05/01 10:11"}, "row 2 column purchased_at", "2024/05/01"),
+        {"purchased_at": "2024/05/01 10:11"},
+        "row 2 column purchased_at",
+        "2024/05/01",
+    ),
     "bad integer": ({"quantity": "three"}, "row 2 column quantity", "three"),
     "integer overflow": ({"quantity": str(2**40)}, "row 2 column quantity", str(2**40)),
     "plain email": ({"email": "jane@example.com"}, "row 2 column email", "jane@example.com"),
@@ -124,13 +146,16 @@ FAILURES = {
 
 
 @pytest.mark.parametrize("case", sorted(FAILURES))
-def test_schema_violation_fails_whole_upload_naming_row_and_column(
-    api, s3_client, s3_bucket, case
-):
+def test_schema_violation_fails_whole_upload_naming_row_and_column(api, s3_client, s3_bucket, case):
     change, where, secret = FAILURES[case]
     api.create_dataset(purchases_dataset())
-    good = {"email": sha("a@x.com"), "order_id": "o1", "amount": "1.00", "quantity": "1",
-            "purchased_at": "2024-05-01T10:11:12Z"}
+    good = {
+        "email": sha("a@x.com"),
+        "order_id": "o1",
+        "amount": "1.00",
+        "quantity": "1",
+        "purchased_at": "2024-05-01T10:11:12Z",
+    }
     rows = [good, {**good, **change}, good]
     put(s3_client, s3_bucket, "bad.csv", csv_bytes(rows))
     upload = api.upload_and_wait("crm_purchases", upload_body(s3_bucket, key="bad.csv"))
@@ -172,8 +197,9 @@ def test_missing_object_and_wrong_compression_fail(api, s3_client, s3_bucket):
     assert missing["status"] == "FAILED"
     assert missing["message"] == f"No such file or directory 's3://{s3_bucket}/nope.csv'"
     put(s3_client, s3_bucket, "plain.csv", csv_bytes(customer_rows(2)))
-    wrong = api.upload_and_wait("crm_customers", upload_body(s3_bucket, key="plain.csv",
-                                                             compression="GZIP"))
+    wrong = api.upload_and_wait(
+        "crm_customers", upload_body(s3_bucket, key="plain.csv", compression="GZIP")
+    )
     assert wrong["status"] == "FAILED" and "not GZIP" in wrong["message"]
 
 
@@ -182,17 +208,23 @@ REJECTED_BODIES = {
     "snappy": ({"compressionFormat": "SNAPPY"}, "SNAPPY"),
     "zip": ({"compressionFormat": "ZIP"}, "ZIP"),
     "json document": ({"fileFormat": {"jsonDataFormat": "DOCUMENT"}}, "DOCUMENT"),
-    "two formats": ({"fileFormat": {"csvDataFormat": {}, "jsonDataFormat": "LINES"}},
-                    "exactly one"),
-    "two sources": ({"dataSource": {"sourceS3Bucket": "b1x", "sourceFileS3Key": "a",
-                                    "sourceS3Prefix": "p/"}}, "exactly one"),
+    "two formats": (
+        {"fileFormat": {"csvDataFormat": {}, "jsonDataFormat": "LINES"}},
+        "exactly one",
+    ),
+    "two sources": (
+        {"dataSource": {"sourceS3Bucket": "b1x", "sourceFileS3Key": "a", "sourceS3Prefix": "p/"}},
+        "exactly one",
+    ),
     "no source key": ({"dataSource": {"sourceS3Bucket": "b1x"}}, "exactly one"),
     "overlap on dimension": ({"updateStrategy": "OVERLAP_REPLACE"}, "FACT"),
     "bad strategy": ({"updateStrategy": "MERGE"}, "updateStrategy"),
     "missing compression": ({"compressionFormat": None}, "compressionFormat"),
     "bad country": ({"countryCode": "usa"}, "countryCode"),
-    "multi-char delimiter": ({"fileFormat": {"csvDataFormat": {"fieldDelimiter": "||"}}},
-                             "single character"),
+    "multi-char delimiter": (
+        {"fileFormat": {"csvDataFormat": {"fieldDelimiter": "||"}}},
+        "single character",
+    ),
 }
 
 
@@ -213,8 +245,13 @@ def test_upload_to_unknown_dataset_is_404(api, s3_bucket):
 
 
 def _purchase(i: int, day: str, hour: int = 10) -> dict:
-    return {"email": sha(f"p{i}@x.com"), "order_id": f"{day}-{i}", "amount": "1.00",
-            "quantity": "1", "purchased_at": f"{day}T{hour:02d}:00:00Z"}
+    return {
+        "email": sha(f"p{i}@x.com"),
+        "order_id": f"{day}-{i}",
+        "amount": "1.00",
+        "quantity": "1",
+        "purchased_at": f"{day}T{hour:02d}:00:00Z",
+    }
 
 
 def _ingest(api, s3, bucket, key, rows, strategy, data_set_id="crm_purchases"):
@@ -270,12 +307,12 @@ def test_overlap_partitions_follow_the_period(api, s3_client, s3_bucket):
 
 def test_dimension_strategies(api, s3_client, s3_bucket):
     api.create_dataset(crm_dataset())
-    _ingest(api, s3_client, s3_bucket, "d1.csv", customer_rows(3), "FULL_REPLACE",
-            "crm_customers")
+    _ingest(api, s3_client, s3_bucket, "d1.csv", customer_rows(3), "FULL_REPLACE", "crm_customers")
     _ingest(api, s3_client, s3_bucket, "d2.csv", customer_rows(2, 3), "ADDITIVE", "crm_customers")
     assert len(api.stored_rows("crm_customers")) == 5
-    _ingest(api, s3_client, s3_bucket, "d3.csv", customer_rows(1, 9), "FULL_REPLACE",
-            "crm_customers")
+    _ingest(
+        api, s3_client, s3_bucket, "d3.csv", customer_rows(1, 9), "FULL_REPLACE", "crm_customers"
+    )
     assert len(api.stored_rows("crm_customers")) == 1
 
 
@@ -284,8 +321,12 @@ def test_list_uploads_filters_and_pagination(api, s3_client, s3_bucket):
     api.create_dataset(crm_dataset("ds_b"))
     put(s3_client, s3_bucket, "ok.csv", csv_bytes(customer_rows(2)))
     ids = []
-    for ds, key in [("ds_a", "ok.csv"), ("ds_a", "missing.csv"), ("ds_b", "ok.csv"),
-                    ("ds_a", "ok.csv")]:
+    for ds, key in [
+        ("ds_a", "ok.csv"),
+        ("ds_a", "missing.csv"),
+        ("ds_b", "ok.csv"),
+        ("ds_a", "ok.csv"),
+    ]:
         upload = api.upload_and_wait(ds, upload_body(s3_bucket, key=key))
         ids.append(upload["uploadId"])
     path = f"{api.adu}/uploads/list"
