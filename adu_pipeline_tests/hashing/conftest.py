@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import ctypes
 import hashlib
 import io
 import os
@@ -15,25 +16,25 @@ import pytest
 # A fake email planted in bad files: it must never show up in an error message.
 CANARY = "leaky.canary@example.org"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
 
 
 def sha(normalized: str) -> str:
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
 
 
-def run_adu(
-    *args: object, user: int | None = None, timeout: float = 180
-) -> subprocess.CompletedProcess:
-    """`adu hash ...` in a fresh interpreter (as `user` when given and we are root)."""
+def _obey_file_permissions() -> None:
+    """In the child: as root, drop the capabilities that bypass file permission bits."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def run_adu(*args: object, timeout: float = 180) -> subprocess.CompletedProcess:
+    """`adu hash ...` in a fresh interpreter; file permissions apply even when we are root."""
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    preexec = None
-    if user is not None:
-
-        def preexec() -> None:  # drop root so file permissions apply
-            os.setgid(user)
-            os.setuid(user)
-
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    preexec = _obey_file_permissions if os.geteuid() == 0 else None
     return subprocess.run(
         [sys.executable, "-m", "adu_pipeline.cli", "hash", *map(str, args)],
         capture_output=True,
