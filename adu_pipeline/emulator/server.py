@@ -50,6 +50,10 @@ class _HttpServer(ThreadingHTTPServer):
             self.connections.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request, client_address) -> None:
+        """Dropped connections (client gone, server stopping) are routine, not tracebacks."""
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
     def close_connections(self) -> None:
         with self.connections_lock:
             conns = list(self.connections)
@@ -74,6 +78,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def do_DELETE(self) -> None:  # noqa: N802
+        self._serve()
+
+    def do_PATCH(self) -> None:  # noqa: N802 - no AMC route uses PATCH: answered 404/405 JSON
         self._serve()
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
@@ -111,22 +118,22 @@ class _Handler(BaseHTTPRequestHandler):
 
 def handle(app: Emulator, req: Request) -> Response:
     """Route one request; every failure becomes Amazon's error body for the route's family."""
-    hooked = app.config.hooks.before_request(req.method, req.path, req.headers)
     family = family_for(req.path)
-    if hooked is not None:
-        resp = Response(hooked.status, hooked.body, headers=hooked.headers)
-    else:
-        route, params, path_known = match(req.method, req.path)
-        try:
+    try:
+        hooked = app.config.hooks.before_request(req.method, req.path, req.headers)
+        if hooked is not None:
+            resp = Response(hooked.status, hooked.body, headers=dict(hooked.headers))
+        else:
+            route, params, path_known = match(req.method, req.path)
             if route is None:
                 raise ApiError(405 if path_known else 404, f"No operation {req.method} {req.path}.")
             family = route.family
             resp = route.handler(app, req, **params)
-        except ApiError as err:
-            resp = render_error(family, err, req.request_id)
-        except Exception:
-            log.exception("emulator error on %s %s", req.method, req.path)
-            resp = render_error(family, ApiError(500, "Internal emulator error."), req.request_id)
+    except ApiError as err:
+        resp = render_error(family, err, req.request_id)
+    except Exception:
+        log.exception("emulator error on %s %s", req.method, req.path)
+        resp = render_error(family, ApiError(500, "Internal emulator error."), req.request_id)
     resp.headers.setdefault("x-amzn-RequestId", req.request_id)
     log.info("%s %s -> %s", req.method, req.path, resp.status)
     return resp

@@ -244,3 +244,27 @@ def test_hooks_can_inject_throttling(emulator_factory):
     assert first.status_code == 429
     assert first.headers["retry-after"] == "2"
     assert api.call("POST", f"{api.adu}/dataSets/list").status_code == 200
+
+
+def test_ads_account_header_can_be_required(emulator_factory):
+    config = EmulatorConfig(credentials=Credentials("c", "s", "r"), require_ads_account_id=True)
+    server = emulator_factory.start(config=config)
+    server.client_id, server.client_secret, server.refresh_token = "c", "s", "r"
+    api = Api(server)
+    path = f"{api.adu}/dataSets/list"
+    missing = api.call("POST", path)
+    assert missing.status_code == 400
+    assert "Amazon-Ads-AccountId" in missing.json()["details"]
+    with_header = api.headers(**{"Amazon-Ads-AccountId": "ads-account-1"})
+    assert api.call("POST", path, headers=with_header).status_code == 200
+
+
+def test_unknown_paths_and_methods_use_the_family_error_body(emulator):
+    api = Api(emulator)
+    unknown = api.http.get(f"{api.adu}/nothing-here", headers=api.headers())
+    assert unknown.status_code == 404
+    assert set(unknown.json()) == {"code", "details", "errors", "requestId"}
+    wrong_method = api.http.patch(f"{api.adu}/dataSets/x", headers=api.headers())
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["code"] == "405"
+    assert unknown.headers["x-amzn-RequestId"] == unknown.json()["requestId"]
