@@ -12,6 +12,7 @@ import getpass
 import json
 import sys
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -250,8 +251,7 @@ def _poll_printer(
     def on_poll(item: Any) -> None:
         if not last or last[-1] != item.status_raw:
             last.append(item.status_raw)
-            if not args.json:
-                _note(f"... {describe(item)}")
+            _note(f"... {describe(item)}")
 
     return on_poll
 
@@ -508,7 +508,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
     with _client(args) as client:
         result = client.find_or_create_upload(args.dataset, body, force=args.force)
         upload = result.upload
-        if not result.created and not args.json:
+        if not result.created:
             _note(
                 f"an upload of this source already exists ({upload.upload_id}, "
                 f"{upload.status_raw}); reusing it (--force starts another)"
@@ -567,9 +567,8 @@ def cmd_audience_create(args: argparse.Namespace) -> int:
                 "with other settings: " + "; ".join(result.differences)
             )
         audience = result.audience
-        if not args.json:
-            verb = {"created": "created", "reused": "exists:", "updated": "re-ran FAILED"}
-            _note(f"{verb[result.action]} audience {audience.audience_id} ({audience.name})")
+        verb = {"created": "created", "reused": "exists:", "updated": "re-ran FAILED"}
+        _note(f"{verb[result.action]} audience {audience.audience_id} ({audience.name})")
         if args.wait:
             audience = client.wait_for_audience(
                 audience.audience_id,
@@ -587,9 +586,10 @@ def _audience_body(args: argparse.Namespace) -> dict[str, Any]:
             raise InputError("give either --segment or --name/--sql, not both")
         from adu_pipeline.dataset import load_segment
 
-        return segment_body(
-            load_segment(args.segment), advertiser_override=args.audience_advertiser
-        )
+        body = load_segment(args.segment).audience_body(datetime.now(UTC).date())
+        if args.audience_advertiser:
+            body["advertiserId"] = args.audience_advertiser
+        return body
     if not args.name:
         raise InputError("audience create needs --segment, or --name with --sql and --advertiser")
     query = args.sql
@@ -608,23 +608,6 @@ def _audience_body(args: argparse.Namespace) -> dict[str, Any]:
         refresh_rate_days=args.refresh_days,
         description=args.description,
         country_code=args.country,
-    )
-
-
-def segment_body(segment: Any, *, advertiser_override: str | None = None) -> dict[str, Any]:
-    """The create body for a segment from `adu_pipeline.dataset.load_segment`."""
-    window = segment.time_window
-    relative = getattr(window, "relative_days", None)
-    return audience_request(
-        segment.name,
-        segment.sql,
-        advertiser_override or segment.advertiser_id,
-        time_window_start=None if relative else window.start,
-        time_window_end=None if relative else window.end,
-        relative_days=relative,
-        refresh_rate_days=segment.refresh_days,
-        description=segment.description or None,
-        country_code=segment.country_code,
     )
 
 
