@@ -15,6 +15,7 @@ import json
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -151,6 +152,7 @@ class EmulatorServer:
         *,
         config: EmulatorConfig | None = None,
         step_seconds: float | None = None,
+        clock: Callable[[], float] | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
         refresh_token: str | None = None,
@@ -158,6 +160,8 @@ class EmulatorServer:
         config = config or EmulatorConfig()
         if step_seconds is not None:
             config = replace(config, timing=replace(config.timing, step_seconds=step_seconds))
+        if clock is not None:
+            config = replace(config, timing=replace(config.timing, clock=clock))
         if client_id or client_secret or refresh_token:
             creds = config.credentials
             config = replace(
