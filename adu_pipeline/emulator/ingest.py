@@ -31,6 +31,7 @@ SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INT_TEXT = re.compile(r"^[+-]?\d+$")
+SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 INT_RANGE = {"INTEGER": (-(2**31), 2**31 - 1), "LONG": (-(2**63), 2**63 - 1)}
 MAX_BUCKETS = 100
 GZIP_MAGIC = b"\x1f\x8b"
@@ -67,6 +68,8 @@ def ingest(config: EmulatorConfig, s3, dataset: dict, request: dict) -> IngestRe
     if not objects:
         raise UploadFailed("No objects found for the data source.")
     checker = RowChecker(dataset, request.get("countryCode"), config)
+    # a CSV "header" may really be a data row, so unknown CSV header names are never echoed
+    checker.echo_unknown_names = "csvDataFormat" not in request["fileFormat"]
     out: list[tuple[str, dict]] = []
     for bucket, key in objects:
         data = read_object(s3, bucket, key)
@@ -272,6 +275,7 @@ class RowChecker:
         self.event_col = event["name"] if event else None
         self.period = dataset.get("period") or "P1D"
         self.matched = 0
+        self.echo_unknown_names = True
 
     def check(self, record: dict, where: str) -> tuple[str, dict]:
         for name in record:
@@ -280,7 +284,13 @@ class RowChecker:
                     f"{where} column {name}: the resolved user id columns must not be uploaded."
                 )
             if name not in self.by_name:
-                raise UploadFailed(f"{where} column {name}: not a column of the data set.")
+                if self.echo_unknown_names and SAFE_NAME.match(name):
+                    raise UploadFailed(f"{where} column {name}: not a column of the data set.")
+                position = list(record).index(name) + 1
+                raise UploadFailed(
+                    f"{where}: field {position} of the header is not a column of the data set "
+                    f"(expected: {', '.join(self.by_name)})."
+                )
         row = {}
         for name, column in self.by_name.items():
             row[name] = convert(record.get(name), column, f"{where} column {name}")

@@ -174,7 +174,14 @@ def test_unknown_and_reserved_columns_fail(api, s3_client, s3_bucket):
     put(s3_client, s3_bucket, "extra.csv", csv_bytes([{**r, "ssn": "1"} for r in rows]))
     put(s3_client, s3_bucket, "uid.csv", csv_bytes([{**r, "user_id": "u"} for r in rows]))
     extra = api.upload_and_wait("crm_customers", upload_body(s3_bucket, key="extra.csv"))
-    assert extra["status"] == "FAILED" and "column ssn" in extra["message"]
+    assert extra["status"] == "FAILED"
+    assert "field 9 of the header is not a column" in extra["message"]
+    assert "ssn" not in extra["message"]  # a CSV header may be a data row: never echoed
+    put(s3_client, s3_bucket, "extra.jsonl", jsonl_bytes([{**r, "ssn": "1"} for r in rows]))
+    named = api.upload_and_wait(
+        "crm_customers", upload_body(s3_bucket, key="extra.jsonl", fmt={"jsonDataFormat": "LINES"})
+    )
+    assert named["status"] == "FAILED" and "row 1 column ssn" in named["message"]
     uid = api.upload_and_wait("crm_customers", upload_body(s3_bucket, key="uid.csv"))
     assert uid["status"] == "FAILED" and "column user_id" in uid["message"]
 
