@@ -308,6 +308,11 @@ class _Group:
     def choose(self, shapes: list[pa.Array]) -> pa.Array:
         return pc.choose(pa.array(self.rng.integers(0, len(shapes), self.n), pa.int8()), *shapes)
 
+    def shape_parts(self, shapes: list[tuple[str, ...]]) -> list[pa.Array]:
+        """Draw one shape per row; return, per position, the array of that shape's literal."""
+        idx = pa.array(self.rng.integers(0, len(shapes), self.n))
+        return [pa.array(list(column)).take(idx) for column in zip(*shapes, strict=True)]
+
     def digits(self, width: int) -> pa.Array:
         return _pad(self.rng.integers(0, 10**width, self.n), width)
 
@@ -341,8 +346,10 @@ class _Group:
     def emails(self, first: pa.Array, last: pa.Array) -> pa.Array:
         j = pc.binary_join_element_wise
         initial = pc.utf8_slice_codeunits(first, 0, 1)
-        local = self.choose([j(first, last, "."), j(initial, last, ""), j(first, last, "_"),
-                             j(last, first, ".")])  # fmt: skip
+        shape = pa.array(self.rng.integers(0, 4, self.n), pa.int8())
+        head = pc.choose(shape, first, initial, first, last)
+        tail = pc.choose(shape, last, last, last, first)
+        local = j(head, tail, pa.array([".", "", "_", "."]).take(shape))
         if self.unique_ids:
             number = pc.cast(pa.array(self.row_id), pa.string())
         else:
@@ -351,8 +358,8 @@ class _Group:
         local = j(local, number, "")
         tag = pc.if_else(self.mask(RATES["email_plus_tag"]), self.pick(TAGS), "")
         email = j(local, tag, "@", self.pick(DOMAINS), "")
-        email = pc.if_else(self.mask(RATES["email_upper"]), pc.utf8_upper(email), email)
-        email = pc.if_else(self.mask(RATES["email_capitalized"]), pc.utf8_capitalize(email), email)
+        email = self.sometimes(email, RATES["email_upper"], pc.utf8_upper)
+        email = self.sometimes(email, RATES["email_capitalized"], pc.utf8_capitalize)
         bad = [b for b in BAD_EMAILS if b.startswith("{l}")] if self.unique_ids else BAD_EMAILS
         template = self.pick(bad)  # "{l}" stands for the row's local part
         rest = pc.replace_substring(template, "{l}", "")
@@ -378,38 +385,36 @@ class _Group:
         return self.blank(self.stray_spaces(phone), RATES["phone_blank"])
 
     def nanp_formats(self, area: pa.Array, exchange: pa.Array, line: pa.Array) -> pa.Array:
-        j = pc.binary_join_element_wise
-        return self.choose([
-            j("(", area, ") ", exchange, "-", line, ""),
-            j(area, exchange, line, "-"),
-            j(area, exchange, line, "."),
-            j("+1 ", area, " ", exchange, " ", line, ""),
-            j("1", area, exchange, line, ""),
-            j("+1", area, exchange, line, ""),
-            j(area, exchange, line, ""),
+        lead, mid, tail = self.shape_parts([
+            ("(", ") ", "-"),  # (415) 555-0123
+            ("", "-", "-"),  # 415-555-0123
+            ("", ".", "."),  # 415.555.0123
+            ("+1 ", " ", " "),  # +1 415 555 0123
+            ("1", "", ""),  # 14155550123
+            ("+1", "", ""),  # +14155550123
+            ("", "", ""),  # 4155550123
         ])  # fmt: skip
+        return pc.binary_join_element_wise(lead, area, mid, exchange, tail, line, "")
 
     def international_formats(self, prefix, subscriber, calling) -> pa.Array:
         j = pc.binary_join_element_wise
+        national_first = self.layout != "FR"  # FR national numbers are written in pairs
+        shapes = [("+", calling, " ", " "), ("+", calling, "", "")]  # +44 7400 123456, +447400..
+        if self.layout != "BR":  # "00" is the international prefix in GB, DE, FR (not BR)
+            shapes.append(("00", calling, " ", " "))
+        if national_first:
+            shapes.append(("0", "", "", " "))  # 07400 123456
+        lead, code, sep1, sep2 = self.shape_parts(shapes)
         if self.layout == "FR":  # 06 12 34 56 78 / +33 6 12345678
             full = j(prefix, subscriber, "")
-            part = [
-                pc.utf8_slice_codeunits(full, a, b)
-                for a, b in ((0, 1), (1, 3), (3, 5), (5, 7), (7, 9), (1, 9))
-            ]
+            cuts = ((0, 1), (1, 3), (3, 5), (5, 7), (7, 9), (1, 9))
+            part = [pc.utf8_slice_codeunits(full, a, b) for a, b in cuts]
             national = j("0", part[0], " ", part[1], " ", part[2], " ", part[3], " ", part[4], "")
             prefix, subscriber = part[0], part[5]
-        else:
-            national = j("0", prefix, " ", subscriber, "")
-        compact = pc.replace_substring(prefix, " ", "")
-        shapes = [
-            national,
-            j("+", calling, " ", prefix, " ", subscriber, ""),
-            j("+", calling, compact, subscriber, ""),
-        ]
-        if self.layout != "BR":  # "00" is the international prefix in GB, DE, FR (not BR)
-            shapes.append(j("00", calling, " ", prefix, " ", subscriber, ""))
-        return self.choose(shapes)
+        phone = j(lead, code, sep1, prefix, sep2, subscriber, "")
+        if self.layout == "FR":
+            phone = pc.if_else(self.mask(0.4), national, phone)
+        return phone
 
     def messy_name(self, name: pa.Array) -> pa.Array:
         name = self.messy_case(name, RATES["name_upper"], RATES["name_lower"])
