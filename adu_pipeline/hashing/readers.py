@@ -120,7 +120,7 @@ def _block_size(peek: bytes, batch_rows: int) -> int:
     """Bytes per CSV block so that a block holds about `batch_rows` rows."""
     lines = max(peek.count(b"\n"), 1)
     per_row = max(len(peek) // lines, 16)
-    return int(min(max(per_row * batch_rows, 1 << 20), 1 << 28))
+    return int(min(max(per_row * batch_rows, 1 << 16), 1 << 28))
 
 
 # --- CSV -------------------------------------------------------------------------------------
@@ -188,7 +188,8 @@ def _open_csv(path, encoding, delimiter, batch_rows, columns, peek) -> BatchSour
                     except StopIteration:
                         break
                 handler.raise_if_any(path)
-                yield batch
+                for start in range(0, batch.num_rows, batch_rows):  # blocks are sized by bytes
+                    yield batch.slice(start, batch_rows)
         finally:
             reader.close()
 
