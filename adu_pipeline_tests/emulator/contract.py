@@ -53,6 +53,65 @@ def operation(method: str, path: str) -> tuple[dict, str]:
     raise AssertionError(f"no OpenAPI operation for {method} {path}")
 
 
+UPLOAD_FIELDS = (
+    "uploadId",
+    "dataSetId",
+    "status",
+    "metrics",
+    "createdAt",
+    "updatedAt",
+    "dataSource",
+)
+DATASET_FIELDS = ("dataSetId", "columns", "description", "createdAt", "updatedAt")
+AUDIENCE_FIELDS = (
+    "audienceExecutionId",
+    "audienceName",
+    "advertiserId",
+    "status",
+    "query",
+    "audienceCount",
+    "createTime",
+    "timeWindowStart",
+    "timeWindowEnd",
+)
+INSTANCE_FIELDS = ("instanceId", "instanceName", "apiEndpoint", "dataUploadAwsAccountId")
+# operationId -> (container key or None, is a list, fields a client reads)
+CLIENT_FIELDS = {
+    "CreateDataSet": (None, False, ("dataSetId", "instanceId")),
+    "ListDataSets": ("dataSets", True, DATASET_FIELDS),
+    "GetDataSet": ("dataSet", False, DATASET_FIELDS),
+    "UpdateDataSet": ("dataSet", False, DATASET_FIELDS),
+    "DeleteDataSet": (None, False, ("dataSetId", "instanceId")),
+    "AddColumnToDataSet": ("dataSet", False, DATASET_FIELDS),
+    "UpdateColumnInDataSet": ("dataSet", False, DATASET_FIELDS),
+    "DeleteColumnFromDataSet": ("dataSet", False, DATASET_FIELDS),
+    "CreateUpload": (None, False, ("uploadId", "status")),
+    "GetUpload": ("upload", False, UPLOAD_FIELDS),
+    "ListUploads": ("uploads", True, UPLOAD_FIELDS),
+    "createQueryBasedAudience": (None, False, ("audienceExecutionId", "status")),
+    "getQueryBasedAudienceByAudienceExecutionId": (None, False, AUDIENCE_FIELDS),
+    "getAllQueryBasedAudiencesByInstanceId": ("executionMetadata", True, AUDIENCE_FIELDS),
+    "updateQueryBasedAudienceByAudienceExecutionId": (
+        None,
+        False,
+        ("audienceExecutionId", "status"),
+    ),
+    "AmcpLinkListAmcAccounts": ("amcAccounts", True, ("accountId", "accountName", "marketplaceId")),
+    "listInstances": ("instances", True, INSTANCE_FIELDS),
+    "getInstance": ("instance", False, INSTANCE_FIELDS),
+    "getInstanceAdvertisers": ("advertisers", True, ("id", "name", "type")),
+}
+
+
+def check_client_fields(operation_id: str, body: dict) -> None:
+    """Assert a 2xx body carries every field our client reads, even where the spec is silent."""
+    container, is_list, fields = CLIENT_FIELDS[operation_id]
+    items = body[container] if container else body
+    for item in items if is_list else [items]:
+        missing = [f for f in fields if f not in item]
+        assert not missing, f"{operation_id}: response lacks {missing}"
+
+
 def validate_response(resp: httpx.Response) -> None:
     """Assert the status, media type and body are what the spec declares for the operation."""
     op, name = operation(resp.request.method, resp.request.url.path)
@@ -72,3 +131,5 @@ def validate_response(resp: httpx.Response) -> None:
     if "$ref" in schema:
         schema = {"$ref": f"urn:{name}{schema['$ref']}"}
     OAS30Validator(schema, registry=_registry(name)).validate(resp.json())
+    if 200 <= resp.status_code < 300:
+        check_client_fields(op["operationId"], resp.json())
