@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+import time
 
 from adu_pipeline_tests.emulator.conftest import (
     Api,
@@ -62,15 +62,14 @@ def test_pending_upload_and_audience_resume_after_restart(emulator_factory, s3_c
     audience_id = api.create_audience(body).json()["audienceExecutionId"]
     assert api.get_upload("crm_customers", upload_id)["status"] == "SUBMITTED"
     slow.stop()
-    # the stored due time is an hour away; move it to now, as if the hour had passed
-    db = sqlite3.connect(slow.state_dir / "amc-emulator.sqlite3")
-    with db:
-        db.execute("UPDATE uploads SET next_at = 0")
-        db.execute("UPDATE audiences SET next_at = 0")
-    db.close()
 
-    fast = emulator_factory.start(state_dir=slow.state_dir)
-    again = Api(fast, token=api.token)
+    # restart two hours later (a shifted clock): the jobs were due an hour after creation
+    later = emulator_factory.start(state_dir=slow.state_dir, clock=lambda: time.time() + 7200)
+    again = Api(later)  # the old token expired meanwhile (tokens live 3600 s)
+    stale = {**again.headers(), "Authorization": f"Bearer {api.token}"}
+    expired = again.call("POST", f"{again.adu}/dataSets/list", headers=stale)
+    assert expired.status_code == 401
+    assert "expired" in expired.json()["details"]
     upload = again.wait_upload("crm_customers", upload_id)
     assert upload["status"] == "SUCCESS", upload.get("message")
     assert upload["metrics"] == {"OutputRowCount": 10}
