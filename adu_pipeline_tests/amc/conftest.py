@@ -143,6 +143,17 @@ def client(emu, fake_time) -> Iterator[AmcClient]:
         yield c
 
 
+@pytest.fixture
+def waiter(emu) -> Iterator[AmcClient]:
+    """A real-time client for polling jobs to a terminal state (the emulator's jobs take real
+    seconds, which FakeTime would skip past)."""
+    with AmcClient(config_for(emu)) as c:
+        yield c
+
+
+WAIT = {"timeout": 180, "max_interval": 0.5}
+
+
 # -- data -------------------------------------------------------------------------------------
 
 

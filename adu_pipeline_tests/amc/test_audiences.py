@@ -12,21 +12,21 @@ from adu_pipeline.amc import (
     upload_request,
 )
 from adu_pipeline.dataset import load_definition
-from adu_pipeline_tests.amc.conftest import crm_csv_gz
+from adu_pipeline_tests.amc.conftest import WAIT, crm_csv_gz
 from adu_pipeline_tests.amc.test_datasets import CRM_DEFINITION
 
 SQL = "SELECT user_id FROM crm_customers"
 
 
 @pytest.fixture
-def loaded(client, s3_client, s3_bucket):
+def loaded(client, waiter, s3_client, s3_bucket):
     """crm_customers with 6,000 hashed rows ingested (enough for the 2,000-user minimum)."""
     client.find_or_create_dataset(load_definition(CRM_DEFINITION).create_body())
     s3_client.put_object(Bucket=s3_bucket, Key="aud/part-0.csv.gz", Body=crm_csv_gz(6000))
     upload = client.create_upload(
         "crm_customers", upload_request(s3_bucket, key="aud/part-0.csv.gz")
     )
-    done = client.wait_for_upload("crm_customers", upload.upload_id, timeout=120)
+    done = waiter.wait_for_upload("crm_customers", upload.upload_id, **WAIT)
     assert done.status.is_success, done.message
     return done
 
@@ -35,10 +35,10 @@ def body(emu, name="high value", sql=SQL, days=30):
     return audience_request(name, sql, emu.advertiser_id, relative_days=days, refresh_rate_days=7)
 
 
-def test_create_wait_get_list_delete(client, emu, loaded):
+def test_create_wait_get_list_delete(client, waiter, emu, loaded):
     created = client.create_audience(body(emu))
     assert created.audience_id and created.status is JobStatus.PENDING
-    done = client.wait_for_audience(created.audience_id, timeout=120)
+    done = waiter.wait_for_audience(created.audience_id, **WAIT)
     assert done.status is JobStatus.SUCCEEDED, done.status_reason
     assert done.audience_count and done.audience_count >= 2000
     assert done.dsp_audience_id
@@ -56,23 +56,23 @@ def test_list_audiences_follows_pages(client, emu, hooks):
     assert hooks.count("GET", "/amc/audiences/query") - before == 2
 
 
-def test_too_small_audience_fails_with_reason_and_update_reruns_it(client, emu, loaded):
+def test_too_small_audience_fails_with_reason_and_update_reruns_it(client, waiter, emu, loaded):
     small = body(emu, name="tiny", sql=SQL + " WHERE loyalty_tier = 'Nope'")
     audience = client.create_audience(small)
-    failed = client.wait_for_audience(audience.audience_id, timeout=120)
+    failed = waiter.wait_for_audience(audience.audience_id, **WAIT)
     assert failed.status is JobStatus.FAILED
     assert failed.status_reason and "2,000" in failed.status_reason
     fixed = dict(small, query=SQL)
     result = client.ensure_audience(fixed)
     assert result.action == "updated" and result.audience.audience_id == audience.audience_id
-    done = client.wait_for_audience(audience.audience_id, timeout=120)
+    done = waiter.wait_for_audience(audience.audience_id, **WAIT)
     assert done.status is JobStatus.SUCCEEDED, done.status_reason
     assert len(client.list_audiences()) == 1
 
 
-def test_unknown_table_fails_with_reason(client, emu):
+def test_unknown_table_fails_with_reason(client, waiter, emu):
     audience = client.create_audience(body(emu, name="bad", sql="SELECT user_id FROM nowhere"))
-    failed = client.wait_for_audience(audience.audience_id, timeout=60)
+    failed = waiter.wait_for_audience(audience.audience_id, **WAIT)
     assert failed.status is JobStatus.FAILED
     assert "nowhere" in (failed.status_reason or "")
 

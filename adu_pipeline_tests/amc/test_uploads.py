@@ -12,7 +12,7 @@ import pytest
 
 from adu_pipeline.amc import AmcConfigError, JobStatus, upload_request
 from adu_pipeline.dataset import load_definition
-from adu_pipeline_tests.amc.conftest import CRM_HEADER, crm_csv_gz, crm_rows
+from adu_pipeline_tests.amc.conftest import CRM_HEADER, WAIT, crm_csv_gz, crm_rows
 from adu_pipeline_tests.amc.test_datasets import CRM_DEFINITION
 
 
@@ -22,17 +22,23 @@ def crm(client):
     return "crm_customers"
 
 
-def wait(client, upload):
-    return client.wait_for_upload(upload.dataset_id, upload.upload_id, timeout=60)
+@pytest.fixture
+def wait(waiter):
+    def poll(upload):
+        return waiter.wait_for_upload(upload.dataset_id, upload.upload_id, **WAIT)
+
+    return poll
 
 
-def test_single_file_csv_gzip_reaches_success_with_row_count(client, crm, s3_client, s3_bucket):
+def test_single_file_csv_gzip_reaches_success_with_row_count(
+    client, wait, crm, s3_client, s3_bucket
+):
     s3_client.put_object(Bucket=s3_bucket, Key="crm/part-0.csv.gz", Body=crm_csv_gz(30))
     body = upload_request(s3_bucket, key="crm/part-0.csv.gz", country_code="us")
     assert body["countryCode"] == "US"
     upload = client.create_upload(crm, body)
     assert upload.upload_id and upload.status in (JobStatus.PENDING, JobStatus.RUNNING)
-    done = wait(client, upload)
+    done = wait(upload)
     assert done.status is JobStatus.SUCCEEDED, done.message
     assert done.status_raw == "SUCCESS"
     assert done.output_row_count == 30
@@ -40,7 +46,7 @@ def test_single_file_csv_gzip_reaches_success_with_row_count(client, crm, s3_cli
     assert again.data_source["sourceFileS3Key"] == "crm/part-0.csv.gz"
 
 
-def test_manifest_and_prefix_sources(client, crm, s3_client, s3_bucket):
+def test_manifest_and_prefix_sources(client, wait, crm, s3_client, s3_bucket):
     for i in range(2):
         s3_client.put_object(
             Bucket=s3_bucket, Key=f"parts/p{i}.csv.gz", Body=crm_csv_gz(10, start=i * 10)
@@ -48,14 +54,14 @@ def test_manifest_and_prefix_sources(client, crm, s3_client, s3_bucket):
     manifest = "\n".join(f"s3://{s3_bucket}/parts/p{i}.csv.gz" for i in range(2))
     s3_client.put_object(Bucket=s3_bucket, Key="manifests/m.txt", Body=manifest.encode())
     by_manifest = wait(
-        client, client.create_upload(crm, upload_request(s3_bucket, manifest_key="manifests/m.txt"))
+        client.create_upload(crm, upload_request(s3_bucket, manifest_key="manifests/m.txt"))
     )
     assert by_manifest.status.is_success and by_manifest.output_row_count == 20
-    by_prefix = wait(client, client.create_upload(crm, upload_request(s3_bucket, prefix="parts/")))
+    by_prefix = wait(client.create_upload(crm, upload_request(s3_bucket, prefix="parts/")))
     assert by_prefix.status.is_success and by_prefix.output_row_count == 20
 
 
-def test_jsonl_and_parquet_without_compression(client, crm, s3_client, s3_bucket):
+def test_jsonl_and_parquet_without_compression(client, wait, crm, s3_client, s3_bucket):
     names = CRM_HEADER.split(",")
     records = [dict(zip(names, row.split(","), strict=True)) for row in crm_rows(5)]
     for r in records:
@@ -65,7 +71,7 @@ def test_jsonl_and_parquet_without_compression(client, crm, s3_client, s3_bucket
     jsonl = client.create_upload(
         crm, upload_request(s3_bucket, key="j/data.jsonl", file_format="jsonl", compression="none")
     )
-    assert wait(client, jsonl).output_row_count == 5
+    assert wait(jsonl).output_row_count == 5
 
     table = pa.Table.from_pylist(records)
     sink = io.BytesIO()
@@ -75,17 +81,17 @@ def test_jsonl_and_parquet_without_compression(client, crm, s3_client, s3_bucket
         crm,
         upload_request(s3_bucket, key="p/data.parquet", file_format="parquet", compression="NONE"),
     )
-    done = wait(client, parquet)
+    done = wait(parquet)
     assert done.status.is_success, done.message
     assert done.output_row_count == 5
 
 
-def test_invalid_hash_fails_the_upload_with_amc_message(client, crm, s3_client, s3_bucket):
+def test_invalid_hash_fails_the_upload_with_amc_message(client, wait, crm, s3_client, s3_bucket):
     rows = crm_rows(3)
     rows[1] = rows[1].replace(rows[1].split(",")[1], "not-a-hash@example.com")
     text = "\n".join([CRM_HEADER, *rows]) + "\n"
     s3_client.put_object(Bucket=s3_bucket, Key="bad/x.csv.gz", Body=gzip.compress(text.encode()))
-    done = wait(client, client.create_upload(crm, upload_request(s3_bucket, key="bad/x.csv.gz")))
+    done = wait(client.create_upload(crm, upload_request(s3_bucket, key="bad/x.csv.gz")))
     assert done.status is JobStatus.FAILED
     assert done.message and "email" in done.message
     assert "not-a-hash@example.com" not in str(done.output_row_count)
