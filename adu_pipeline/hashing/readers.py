@@ -7,12 +7,13 @@ messages that echo a row (pyarrow does) are replaced by our own wording with a l
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gzip
 import io
 import json
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,8 +130,9 @@ def _block_size(peek: bytes, batch_rows: int) -> int:
 class _InvalidRows:
     """Remembers the first malformed row instead of letting pyarrow quote it in its message."""
 
-    def __init__(self) -> None:
+    def __init__(self, locate: Callable[[], int | None] | None = None) -> None:
         self.first: tuple[int | None, int, int] | None = None
+        self.locate = locate  # finds the line number when parsing ran on several threads
 
     def __call__(self, row) -> str:
         if self.first is None:
@@ -141,16 +143,20 @@ class _InvalidRows:
         if self.first is None:
             return
         number, expected, actual = self.first
+        if number is None and self.locate is not None:
+            number = self.locate()
         where = f" at line {number}" if number is not None else ""
         raise InputError(
             f"malformed CSV{where} in {path}: expected {expected} columns, got {actual}"
         )
 
 
-def _csv_options(encoding: str, delimiter: str, block_size: int, handler: _InvalidRows):
+def _csv_options(
+    encoding: str, delimiter: str, block_size: int, handler: _InvalidRows, threads: bool = False
+):
     if len(delimiter) != 1:
         raise InputError(f"the delimiter must be one character, got {delimiter!r}")
-    read = pacsv.ReadOptions(encoding=encoding, block_size=block_size, use_threads=False)
+    read = pacsv.ReadOptions(encoding=encoding, block_size=block_size, use_threads=threads)
     parse = pacsv.ParseOptions(
         delimiter=delimiter, newlines_in_values=True, invalid_row_handler=handler
     )
@@ -164,8 +170,9 @@ def _open_csv(path, encoding, delimiter, batch_rows, columns, peek) -> BatchSour
         header_reader = pacsv.open_csv(str(path), read_options=read, parse_options=parse)
         names = header_reader.schema.names
         header_reader.close()
-    handler = _InvalidRows()
-    read, parse = _csv_options(encoding, delimiter, _block_size(peek, batch_rows), handler)
+    handler = _InvalidRows(locate=lambda: _first_bad_line(path, encoding, delimiter))
+    block = _block_size(peek, batch_rows)
+    read, parse = _csv_options(encoding, delimiter, block, handler, threads=True)
     wanted = names if columns is None else [n for n in names if n in set(columns)]
     convert = pacsv.ConvertOptions(
         column_types={n: pa.string() for n in wanted},
@@ -194,6 +201,20 @@ def _open_csv(path, encoding, delimiter, batch_rows, columns, peek) -> BatchSour
             reader.close()
 
     return BatchSource(path=path, column_names=list(names), batches=batches())
+
+
+def _first_bad_line(path: Path, encoding: str, delimiter: str) -> int | None:
+    """Line number of the first malformed row (a single-threaded re-read, error path only)."""
+    handler = _InvalidRows()
+    read, parse = _csv_options(encoding, delimiter, 1 << 20, handler)
+    with (
+        contextlib.suppress(pa.ArrowException, OSError, UnicodeError),
+        pacsv.open_csv(str(path), read_options=read, parse_options=parse) as reader,
+    ):
+        for _ in reader:
+            if handler.first is not None:
+                break
+    return handler.first[0] if handler.first is not None else None
 
 
 class _csv_errors:  # noqa: N801 - used as a context manager, reads like one
