@@ -163,10 +163,24 @@ def audience_differences(wanted: Mapping[str, Any], existing: Audience) -> list[
             ("timeWindowStart", wanted.get("timeWindowStart"), have.get("timeWindowStart")),
             ("timeWindowEnd", wanted.get("timeWindowEnd"), have.get("timeWindowEnd")),
         ]
+    else:  # a relative window slides at each refresh: only its length must agree
+        want_len = _window_days(wanted.get("timeWindowStart"), wanted.get("timeWindowEnd"))
+        have_len = _window_days(have.get("timeWindowStart"), have.get("timeWindowEnd"))
+        if want_len is not None and have_len is not None:
+            pairs.append(("time window days", want_len, have_len))
     for name, want, got in pairs:
         if want != got:
             diffs.append(f"{name}: AMC has {got!r}, wanted {want!r}")
     return diffs
+
+
+def _window_days(start: Any, end: Any) -> float | None:
+    try:
+        first = datetime.strptime(str(start), "%Y-%m-%dT%H:%M:%SZ")
+        last = datetime.strptime(str(end), "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return None
+    return (last - first).total_seconds() / 86400
 
 
 def _sql(text: Any) -> str:

@@ -637,7 +637,7 @@ class AmcClient:
         audience = result.audience
         if result.action == "reused" and update_failed and audience.status.is_failure:
             updated = self.update_audience(audience.audience_id, body)
-            return AudienceResult(updated, "updated", result.differences)
+            return AudienceResult(updated, "updated")  # now carries this body's settings
         return result
 
     def wait_for_audience(

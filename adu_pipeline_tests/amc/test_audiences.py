@@ -92,6 +92,7 @@ def test_reuse_reports_differences(client, emu):
     other = client.find_or_create_audience(body(emu, sql=SQL + " WHERE 1=1", days=60))
     assert other.action == "reused"
     assert any("query" in d for d in other.differences)
+    assert "time window days: AMC has 30.0, wanted 60.0" in other.differences
     assert len(client.list_audiences()) == 1
 
 

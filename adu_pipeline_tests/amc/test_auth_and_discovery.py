@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from adu_pipeline.amc import AmcAuthError, AmcClient, AmcConfig
+from adu_pipeline.amc import AmcApiError, AmcAuthError, AmcClient, AmcConfig
+from adu_pipeline.emulator.config import EmulatorConfig
 from adu_pipeline_tests.amc.conftest import config_for
 
 
@@ -97,3 +98,21 @@ def test_discovery_lists_accounts_instances_and_advertisers(emu):
             emu.instance_id, advertiser_id=account.account_id, marketplace_id=account.marketplace_id
         )
         assert [a.advertiser_id for a in advertisers] == [emu.advertiser_id]
+
+
+def test_ads_account_header_is_sent_when_configured(emulator_factory):
+    server = emulator_factory.start(config=EmulatorConfig(require_ads_account_id=True))
+    cfg = config_for(server, client_id="c", client_secret="s", refresh_token="r")
+    with AmcClient(cfg) as c, pytest.raises(AmcApiError) as info:
+        c.list_datasets()
+    assert info.value.status in (400, 401, 403)
+    with AmcClient(
+        config_for(
+            server,
+            client_id="c",
+            client_secret="s",
+            refresh_token="r",
+            ads_account_id="amzn1.ads-account.g.test",
+        )
+    ) as c:
+        assert c.list_datasets() == []

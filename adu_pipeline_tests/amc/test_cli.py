@@ -124,12 +124,17 @@ def test_raw_audience_flags_and_json_output(emu):
     assert second["audienceExecutionId"] == created["audienceExecutionId"]
     listed = json.loads(adu("audiences", "list", "--json", env=env).stdout)
     assert len(listed["executionMetadata"]) == 1
-    differing = adu(*args[:-1], "--days", "60", env=env)  # same name, other window length
-    assert differing.returncode == 0  # relative windows slide: only the length is not compared
+    longer = adu(*args[:-1], "--days", "60", env=env)  # same name, other window length
+    assert longer.returncode == 2
+    assert "time window days: AMC has 14.0, wanted 60.0" in longer.stderr
     other_sql = list(args)
     other_sql[5] = "SELECT user_id FROM crm WHERE 1 = 1"
     clash = adu(*other_sql, env=env)
     assert clash.returncode == 2 and "query differs" in clash.stderr
+    assert (
+        len(json.loads(adu("audiences", "list", "--json", env=env).stdout)["executionMetadata"])
+        == 1
+    )
 
 
 def readme_script(emu_url: str, s3_url: str, bucket: str) -> str:
