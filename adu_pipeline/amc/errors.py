@@ -19,6 +19,8 @@ _MAX_ERRORS_SHOWN = 5
 class AmcApiError(AduError):
     """An AMC or Login with Amazon call failed; str() is one line for the CLI."""
 
+    label = "error"  # shown when there is no HTTP status
+
     def __init__(
         self,
         message: str = "",
@@ -46,6 +48,8 @@ class AmcApiError(AduError):
 
     def _format(self) -> str:
         name = self.code if self.code and not self.code.isdigit() else _reason(self.status)
+        if self.status is None and not self.code:
+            name = self.label
         text = f"{self.service} {self.status} {name}" if self.status else f"{self.service} {name}"
         detail = self.details or ""
         extra = [e for e in self.errors if e and e != detail][:_MAX_ERRORS_SHOWN]
@@ -97,6 +101,8 @@ class AmcServerError(AmcApiError):
 class AmcTimeout(AmcApiError):
     """No complete answer in time; for a create, the outcome is unknown (ambiguous)."""
 
+    label = "timeout"
+
     @property
     def retryable(self) -> bool:
         return True
@@ -104,6 +110,8 @@ class AmcTimeout(AmcApiError):
 
 class AmcConnectionError(AmcApiError):
     """The connection could not be made or broke."""
+
+    label = "connection error"
 
     @property
     def retryable(self) -> bool:
