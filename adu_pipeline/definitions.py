@@ -20,16 +20,20 @@ from adu_pipeline.defs.schedules import daily_export_schedule
 from adu_pipeline.defs.sensors import amc_audience_status, amc_upload_status, landing_file_sensor
 from adu_pipeline.defs.status_checks import amc_audience_succeeded, amc_upload_succeeded
 
+ASSETS = [crm_export, hashed_customers, adu_s3_object, amc_dataset, amc_upload, amc_audience]
+ASSET_CHECKS = [amc_upload_succeeded, amc_audience_succeeded]
+
 
 def build_definitions(resources: dict | None = None) -> dg.Definitions:
     """All definitions; tests and the demo pass resources pointing at their own local stack."""
     return dg.Definitions(
-        assets=[crm_export, hashed_customers, adu_s3_object, amc_dataset, amc_upload, amc_audience],
-        asset_checks=[amc_upload_succeeded, amc_audience_succeeded],
+        assets=ASSETS,
+        asset_checks=ASSET_CHECKS,
         jobs=[export_job, audience_job],
         sensors=[landing_file_sensor, amc_upload_status, amc_audience_status],
         schedules=[daily_export_schedule],
         resources=resources if resources is not None else resources_for_env(),
+        executor=dg.in_process_executor,
     )
 
 

@@ -23,6 +23,7 @@ from adu_pipeline.errors import AduError
 
 LOCAL_DIR = "data/.local"
 HOST = "127.0.0.1"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def local_dir() -> Path:
@@ -132,14 +133,16 @@ class LocalStack:
 def wait_for_stop_signal() -> None:
     """Block until Ctrl-C or SIGTERM."""
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Both handled explicitly: a shell starts background jobs with SIGINT ignored.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
     try:
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def describe(stack: LocalStack) -> str:

@@ -96,9 +96,12 @@ def local_resources(
     *,
     bucket: str = LOCAL_BUCKET,
     environ: Mapping[str, str] | None = None,
+    amc_credentials: Mapping[str, str] | None = None,
     **settings_overrides: Any,
 ) -> dict[str, Any]:
-    """Resources for moto's S3 server and the AMC emulator at the given loopback URLs."""
+    """Resources for moto's S3 server and the AMC emulator at the given loopback URLs.
+
+    `amc_credentials` replaces the local defaults (e.g. an emulator started with fixed ones)."""
     source = os.environ if environ is None else environ
     amc_base_url = amc_base_url.rstrip("/")
     return {
@@ -107,7 +110,9 @@ def local_resources(
         ),
         "s3": S3Resource(endpoint_url=s3_endpoint_url, region_name=LOCAL_REGION, **LOCAL_AWS_KEYS),
         "amc": AmcResource(
-            base_url=amc_base_url, token_url=f"{amc_base_url}/auth/o2/token", **LOCAL_AMC
+            base_url=amc_base_url,
+            token_url=f"{amc_base_url}/auth/o2/token",
+            **{**LOCAL_AMC, **(amc_credentials or {})},
         ),
     }
 

@@ -1,4 +1,8 @@
-"""Jobs: one run per export date (hash -> S3 -> dataset -> upload), one per segment audience."""
+"""Jobs: one run per export date (hash -> S3 -> dataset -> upload), one per segment audience.
+
+Runs use the in-process executor: the steps of one date are sequential and I/O bound, so one
+process per run (parallelism comes from running several dates) starts far faster than one per step.
+"""
 
 from __future__ import annotations
 
@@ -22,10 +26,12 @@ export_job = dg.define_asset_job(
     )
     - _status_checks,
     description="One export date: hash locally, check, write to S3, ensure the dataset, upload.",
+    executor_def=dg.in_process_executor,
 )
 
 audience_job = dg.define_asset_job(
     AUDIENCE_JOB,
     selection=dg.AssetSelection.assets("amc_audience") - _status_checks,
     description="Create or reuse the AMC audience of one segment.",
+    executor_def=dg.in_process_executor,
 )

@@ -1,0 +1,238 @@
+"""Assets materialized with dg.materialize() on a real temporary instance, against the real local
+stack (moto's S3 server and the AMC emulator over HTTP)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from adu_pipeline.definitions import ASSETS
+from adu_pipeline.defs.assets.hashed_customers import output_paths
+from adu_pipeline.defs.jobs import EXPORT_JOB
+from adu_pipeline_tests.pipeline.conftest import REPO_DATA, materializations, recent_day
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+PII = ("email", "phone", "first_name", "last_name", "address", "city", "state", "zip")
+
+
+def materialize(pipeline, selection, partition, raise_on_error=True, run_config=None):
+    return dg.materialize(
+        ASSETS,
+        selection=selection,
+        partition_key=partition,
+        instance=pipeline.instance,
+        resources=pipeline.resources,
+        raise_on_error=raise_on_error,
+        run_config=run_config,
+    )
+
+
+def run_export(pipeline, partition, run_config=None):
+    job = pipeline.defs.resolve_job_def(EXPORT_JOB)
+    return job.execute_in_process(
+        instance=pipeline.instance, partition_key=partition, run_config=run_config
+    )
+
+
+def test_hashed_customers_accounts_for_every_row_and_passes_its_checks(pipeline):
+    day = recent_day()
+    pipeline.write_export(day, 3000, ext=".csv.gz")
+    result = materialize(pipeline, ["hashed_customers"], day.isoformat())
+    [meta] = materializations(result, "hashed_customers")
+    assert meta["rows_in"] == 3000
+    assert meta["rows_in"] == (
+        meta["rows_written"] + meta["rows_rejected"] + meta["duplicates_dropped"]
+    )
+    assert meta["duplicates_dropped"] > 0  # the sample export repeats some rows
+    assert 0.9 < meta["identifier_share"] <= 1.0
+    for column in PII:
+        assert 0 < meta[f"validity/{column}"] <= 1
+    numeric = [k for k, v in meta.items() if isinstance(v, int | float)]
+    assert {"rows_in", "rows_written", "duplicates_dropped", "projected_audience"} <= set(numeric)
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {
+        "schema_matches_definition": True,
+        "pii_egress_guard": True,
+        "match_readiness": True,
+    }
+    output, rejects = output_paths(pipeline.resources["settings"], "crm_customers", day.isoformat())
+    table = pq.read_table(output)
+    assert table.num_rows == meta["rows_written"]
+    assert set(table.column("export_date").to_pylist()) == {day}
+    emails = table.column("email")
+    assert emails.null_count > 0  # true nulls, never the hash of ""
+    assert all(HEX64.match(v) for v in emails.drop_null().to_pylist())
+    assert rejects.exists()
+
+
+def test_failing_blocking_check_stops_the_run_before_s3(pipeline):
+    day = recent_day()
+    pipeline.write_export(day, 300)
+    pipeline.rebuild(min_projected_audience=1_000_000)
+    job = pipeline.defs.resolve_job_def(EXPORT_JOB)
+    result = job.execute_in_process(
+        instance=pipeline.instance, partition_key=day.isoformat(), raise_on_error=False
+    )
+    assert not result.success
+    readiness = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "match_readiness"
+    ]
+    assert readiness and not readiness[0].passed
+    assert "projected audience" in (readiness[0].description or "")
+    assert materializations(result, "adu_s3_object") == []
+    assert materializations(result, "amc_upload") == []
+    assert pipeline.s3_keys() == []
+
+
+def test_s3_object_refuses_values_that_are_not_hashes(pipeline):
+    day = recent_day()
+    partition = day.isoformat()
+    pipeline.write_export(day, 200)
+    materialize(pipeline, ["hashed_customers"], partition)
+    output, _ = output_paths(pipeline.resources["settings"], "crm_customers", partition)
+    table = pq.read_table(output)
+    emails = table.column("email").to_pylist()
+    emails[5] = "tampered.value@example.invalid"
+    table = table.set_column(table.schema.get_field_index("email"), "email", pa.array(emails))
+    pq.write_table(table, output)
+    result = materialize(pipeline, ["adu_s3_object"], partition, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    description = failure.step_failure_data.user_failure_data.description
+    assert "PII egress guard" in description and "email=1" in description
+    assert "tampered" not in description
+    assert pipeline.s3_keys() == []
+
+
+def test_s3_parts_manifest_tags_encryption_and_skip_of_unchanged_content(pipeline):
+    day = recent_day()
+    partition = day.isoformat()
+    pipeline.write_export(day, 1500)
+    pipeline.rebuild(max_part_bytes=20_000)
+    materialize(pipeline, ["hashed_customers"], partition)
+    first = materialize(pipeline, ["adu_s3_object"], partition)
+    [meta] = materializations(first, "adu_s3_object")
+    prefix = f"adu/crm_customers/export_date={partition}/"
+    assert meta["part_count"] >= 3
+    assert meta["parts_uploaded"] == meta["part_count"]
+    assert meta["manifest_key"].startswith(prefix + "manifest-")
+    client, bucket = pipeline.s3_client, pipeline.bucket
+    manifest = client.get_object(Bucket=bucket, Key=meta["manifest_key"])["Body"].read().decode()
+    listed = manifest.splitlines()
+    assert listed == [f"s3://{bucket}/{prefix}part-{i:05d}.csv.gz" for i in range(len(listed))]
+    total_rows = 0
+    for uri in listed:
+        key = uri.split(f"s3://{bucket}/", 1)[1]
+        assert not key.rsplit("/", 1)[1].startswith((".", "_"))
+        head = client.head_object(Bucket=bucket, Key=key)
+        assert head["ContentLength"] <= 20_000
+        assert head["ServerSideEncryption"] == "AES256"
+        assert HEX64.match(head["Metadata"]["content-sha256"])
+        tags = client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+        assert {"Key": "instanceId", "Value": pipeline.emulator.instance_id} in tags
+        body = gzip.decompress(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        part = pacsv.read_csv(
+            io.BytesIO(body),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in PII}),
+        )
+        total_rows += part.num_rows
+        assert part.column_names[0] == "export_date"
+    assert total_rows == meta["rows"]
+    second = materialize(pipeline, ["adu_s3_object"], partition)
+    [again] = materializations(second, "adu_s3_object")
+    assert again["parts_uploaded"] == 0 and again["manifest_uploaded"] == 0
+    assert again["manifest_key"] == meta["manifest_key"]
+
+
+def test_parquet_parts(pipeline):
+    day = recent_day()
+    partition = day.isoformat()
+    pipeline.write_export(day, 800)
+    pipeline.rebuild(file_format="parquet", max_part_bytes=40_000)
+    materialize(pipeline, ["hashed_customers"], partition)
+    [meta] = materializations(materialize(pipeline, ["adu_s3_object"], partition), "adu_s3_object")
+    assert meta["part_count"] >= 2
+    keys = [k for k in pipeline.s3_keys() if k.endswith(".parquet")]
+    rows = 0
+    for key in keys:
+        data = pipeline.s3_client.get_object(Bucket=pipeline.bucket, Key=key)["Body"].read()
+        rows += pq.read_table(io.BytesIO(data)).num_rows
+    assert rows == meta["rows"]
+
+
+def test_amc_dataset_creates_adds_nullable_columns_and_refuses_other_drift(pipeline, tmp_path):
+    definition = yaml.safe_load((REPO_DATA / "datasets" / "crm_customers.yaml").read_text())
+    path = tmp_path / "crm_customers.yaml"
+    path.write_text(yaml.safe_dump(definition))
+    pipeline.rebuild(dataset_path=str(path))
+    [meta] = materializations(materialize(pipeline, ["amc_dataset"], None), "amc_dataset")
+    assert meta["created"] == 1
+    [meta] = materializations(materialize(pipeline, ["amc_dataset"], None), "amc_dataset")
+    assert meta["created"] == 0 and meta["columns_added"] == 0
+
+    definition["columns"].append(
+        {"name": "favourite_store", "source": "Favourite Store", "dataType": "STRING",
+         "columnType": "DIMENSION"}
+    )  # fmt: skip
+    path.write_text(yaml.safe_dump(definition))
+    [meta] = materializations(materialize(pipeline, ["amc_dataset"], None), "amc_dataset")
+    assert meta["columns_added"] == 1
+    with pipeline.amc_client() as client:
+        assert "favourite_store" in client.get_dataset("crm_customers").column_names
+
+    ltv = next(c for c in definition["columns"] if c["name"] == "lifetime_value")
+    ltv["dataType"] = "LONG"
+    path.write_text(yaml.safe_dump(definition))
+    result = materialize(pipeline, ["amc_dataset"], None, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    description = failure.step_failure_data.user_failure_data.description
+    assert "lifetime_value" in description and "LONG" in description
+    with pipeline.amc_client() as client:
+        assert len(client.list_datasets()) == 1
+
+
+def test_rematerializing_starts_no_second_upload_unless_forced(pipeline):
+    day = recent_day()
+    partition = day.isoformat()
+    pipeline.write_export(day, 400)
+    first = run_export(pipeline, partition)
+    [up1] = materializations(first, "amc_upload")
+    assert up1["started"] == 1 and up1["update_strategy"] == "OVERLAP_REPLACE"
+    second = run_export(pipeline, partition)
+    [up2] = materializations(second, "amc_upload")
+    assert up2["started"] == 0 and up2["upload_id"] == up1["upload_id"]
+    with pipeline.amc_client() as client:
+        assert len(client.list_uploads(dataset_id="crm_customers")) == 1
+    forced = run_export(pipeline, partition, {"ops": {"amc_upload": {"config": {"force": True}}}})
+    [up3] = materializations(forced, "amc_upload")
+    assert up3["started"] == 1 and up3["upload_id"] != up1["upload_id"]
+    with pipeline.amc_client() as client:
+        assert len(client.list_uploads(dataset_id="crm_customers")) == 2
+
+
+@pytest.mark.parametrize("strategy", ["FULL_REPLACE", "ADDITIVE"])
+def test_update_strategy_is_configurable(pipeline, strategy):
+    day = recent_day()
+    pipeline.write_export(day, 100)
+    pipeline.rebuild(update_strategy=strategy)
+    [meta] = materializations(run_export(pipeline, day.isoformat()), "amc_upload")
+    assert meta["update_strategy"] == strategy
+    with pipeline.amc_client() as client:
+        upload = client.get_upload("crm_customers", meta["upload_id"])
+    assert upload.raw.get("updateStrategy", strategy) == strategy
+
+
+def test_missing_landing_file_fails_with_the_expected_name(pipeline):
+    result = materialize(pipeline, ["hashed_customers"], "2026-03-04", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "crm_export_2026-03-04" in failure.step_failure_data.user_failure_data.description
