@@ -7,7 +7,7 @@ import datetime as dt
 import sys
 
 from adu_pipeline.errors import InputError
-from adu_pipeline.hashing.engine import hash_file
+from adu_pipeline.hashing.engine import DEFAULT_BATCH_ROWS, hash_file
 from adu_pipeline.hashing.plan import HashPlan, parse_pii_type
 from adu_pipeline.hashing.progress import ProgressLine
 
@@ -87,6 +87,13 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help="hashing processes (default: 2 for large files, else 1)",
     )
+    parser.add_argument(
+        "--batch-rows",
+        type=int,
+        default=DEFAULT_BATCH_ROWS,
+        metavar="N",
+        help=f"rows per batch; memory grows with it (default {DEFAULT_BATCH_ROWS:,})",
+    )
     parser.set_defaults(func=run)
 
 
@@ -104,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
             encoding=args.encoding,
             delimiter=parse_delimiter(args.delimiter),
             workers=args.workers,
+            batch_rows=max(1, args.batch_rows),
             progress=progress,
         )
     finally:

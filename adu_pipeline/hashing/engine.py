@@ -13,7 +13,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -216,8 +216,12 @@ def _transformed(
         for batch in source:
             yield batch, compute(batch.select(needed), spec)
         return
-    context = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    if os.environ.get("ADU_HASH_POOL", "process") == "thread":
+        pool: Executor = ThreadPoolExecutor(max_workers=workers)
+    else:
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
+        )
     try:
         pending: deque = deque()
         for batch in source:
