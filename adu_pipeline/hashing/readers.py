@@ -301,6 +301,8 @@ def _open_jsonl(path: Path, gzipped: bool, encoding: str, batch_rows: int) -> Ba
 def _jsonl_chunks(path: Path, gzipped: bool, encoding: str, batch_rows: int):
     """(utf-8 bytes of whole lines, number of the chunk's first line), about batch_rows lines."""
     opener = gzip.open if gzipped else open
+    if codecs.lookup(encoding).name == "utf-8":
+        encoding = "utf-8-sig"  # drop a byte order mark, as the CSV reader does
     decoder = codecs.getincrementaldecoder(encoding)()
     line_no = 1
     pending = ""

@@ -111,6 +111,13 @@ class TableWriter:
                     )
                     sink = self._gzip  # type: ignore[assignment]
                 self._writer = pacsv.CSVWriter(sink, _csv_schema(schema))
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+            self.file.abort()
+            nested = [f.name for f in schema if pa.types.is_nested(f.type)] or schema.names
+            raise InputError(
+                f"cannot write {self.path}: column {nested[0]!r} has no CSV form; "
+                "write .parquet instead"
+            ) from None
         except BaseException:
             self.file.abort()
             raise
@@ -123,6 +130,9 @@ class TableWriter:
         except OSError as exc:
             self.abort()
             raise InputError(f"cannot write output {self.path}: {exc.strerror}") from None
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+            self.abort()
+            raise InputError(f"cannot write {self.path}: unsupported column types") from None
 
     def commit(self) -> None:
         try:
