@@ -134,11 +134,18 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, help="passed to adu hash --workers")
+    parser.add_argument("--pool", choices=["thread", "process"], help="sets ADU_HASH_POOL")
+    parser.add_argument("--batch-rows", type=int, help="passed to adu hash --batch-rows")
     parser.add_argument("--output-ext", default=".csv", choices=[".csv", ".csv.gz", ".parquet"])
     parser.add_argument("--skip-loop", action="store_true", help="only run our engine")
     parser.add_argument("--loop-only", nargs=2, metavar=("SRC", "DST"), help=argparse.SUPPRESS)
@@ -146,6 +153,7 @@ def main() -> None:
     if args.loop_only:
         plain_loop(Path(args.loop_only[0]), Path(args.loop_only[1]))
         return
+    print(f"machine: {os.cpu_count()} cores, {load()}")
     with tempfile.TemporaryDirectory(prefix="adu-bench-") as tmp:
         src = Path(tmp) / "export.csv"
         t0 = time.monotonic()
@@ -160,6 +168,10 @@ def main() -> None:
             cmd += ["--pii", f"{field}={pii_type}"]
         if args.workers:
             cmd += ["--workers", str(args.workers)]
+        if args.batch_rows:
+            cmd += ["--batch-rows", str(args.batch_rows)]
+        if args.pool:
+            os.environ["ADU_HASH_POOL"] = args.pool
         ours_s, ours_peak, ours_max, summary = measure(cmd)
         ours_rate = args.rows / ours_s
         print(f"ours (adu hash, full normalization): {ours_rate:,.0f} rows/s ({ours_s:.1f}s), "
@@ -174,6 +186,7 @@ def main() -> None:
         print(f"plain hashlib loop (strip+lower, 1 thread): {loop_rate:,.0f} rows/s "
               f"({loop_s:.1f}s), peak memory {loop_peak / 2**20:,.0f} MiB")  # fmt: skip
         print(f"ratio ours / loop: {ours_rate / loop_rate:.2f}x")
+        print(f"machine after the runs: {load()}")
 
 
 if __name__ == "__main__":
