@@ -17,6 +17,7 @@ import datetime as dt
 import gzip
 import os
 import unicodedata
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ EXPORT_COLUMNS = (
     "Postal Code", "Country/Region", "Loyalty Tier", "Lifetime Value", "Last Order Date",
 )  # fmt: skip
 CHUNK_ROWS = 50_000
+WORKERS = 2
 
 # Written country value -> share of rows. "" is blank (the dataset default country applies).
 COUNTRY_SHARES = {
@@ -207,18 +209,12 @@ def write_sample_export(
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     duplicates = 0
     try:
-        with _open_sink(tmp, gzipped=path.suffix == ".gz") as sink, ThreadPoolExecutor(1) as io:
-            pending = None  # one chunk is compressed and written while the next is generated
-            for index, (table, dupes) in enumerate(_chunks(rows, seed, export_date, unique_ids)):
-                data = _csv_bytes(table, header=index == 0)
-                duplicates += dupes
-                if pending is not None:
-                    pending.result()
-                pending = io.submit(sink.write, data)
-            if pending is not None:
-                pending.result()
+        with _open_sink(tmp, gzipped=path.suffix == ".gz") as sink:
             if rows == 0:
                 sink.write(_csv_bytes(_schema().empty_table(), header=True))
+            for data, dupes in _csv_chunks(rows, seed, export_date, unique_ids):
+                sink.write(data)  # gzip (zlib) releases the GIL: overlaps the workers
+                duplicates += dupes
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -232,6 +228,28 @@ def sample_table(
     export_date = export_date or dt.date.today()
     tables = [t for t, _ in _chunks(rows, seed, export_date, unique_ids)]
     return pa.concat_tables(tables) if tables else _schema().empty_table()
+
+
+def _csv_chunks(
+    rows: int, seed: int, export_date: dt.date, unique_ids: bool
+) -> Iterator[tuple[bytes, int]]:
+    """CSV bytes of each chunk, in order; chunks are made on two threads (numpy and Arrow
+    kernels release the GIL), at most a few ahead so memory stays bounded."""
+
+    def make(index: int, start: int) -> tuple[bytes, int]:
+        rng = np.random.default_rng([seed, index])
+        count = min(CHUNK_ROWS, rows - start)
+        table, dupes = _chunk(rng, start, count, export_date, unique_ids)
+        return _csv_bytes(table, header=index == 0), dupes
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        ahead: deque = deque()
+        for index, start in enumerate(range(0, rows, CHUNK_ROWS)):
+            ahead.append(pool.submit(make, index, start))
+            if len(ahead) > WORKERS:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def _open_sink(path: Path, gzipped: bool) -> BinaryIO:
