@@ -1,71 +1,199 @@
-"""ADDRESS over Arrow columns: delimiters -> word lists -> table lookup -> joined, lower-cased.
+"""ADDRESS over Arrow columns: the reference tokenizer done on whole byte buffers.
 
-Same steps as reference.address, on whole columns: split into words (list arrays), keep
-dotted table keys whole and split the rest on dots, split '123-ABC' and around '#', look each
-token up once with index_in against the country's keys, and join with no separator.
+Same steps as reference.address: upper-case; cut at delimiters (',', '!', brackets,
+whitespace, C/O as a whole word) into words; words that are not table keys also split on
+dots (so AVDA., P.ZZA, C.SO and INC. stay whole); '123-ABC' splits at its last dash and '#'
+stands alone; every token is looked up once with index_in against the country's keys; the
+results are joined with no separator and lower-cased.
+
+Tokens are never materialized one by one: the delimiter bytes are dropped from the value
+buffer at once (numpy), after which words and tokens are (start, end) ranges over one
+contiguous buffer that Arrow can look up as a string array without copying.
 """
 
 from functools import cache
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from adu_pipeline.normalization import reference
+from adu_pipeline.normalization.buffers import (
+    ALNUM,
+    DIGITS,
+    byte_class,
+    from_numpy,
+    on_subset,
+    to_numpy,
+)
 from adu_pipeline.normalization.fallback import exotic_pattern
 from adu_pipeline.normalization.tables import address_word_map
-from adu_pipeline.normalization.text import Column, nonempty, replace_all, with_fallback
+from adu_pipeline.normalization.text import (
+    Column,
+    from_strings,
+    lower,
+    non_ascii,
+    upper,
+    with_fallback,
+)
 
-# Python's \s, \w and str.isnumeric as RE2 classes (fallback.py lists the exceptions).
+# Python's \s and \w as RE2 classes (fallback.py lists the characters where they differ).
 SPACE_CLASS = r"[\t-\r\x1c-\x1f\x85\pZ]"
 WORD_CLASS = r"[\pL\pN_]"
-NUMERIC_CLASS = r"\pN"
-# RE2's \b is ASCII-only; rows with C/O next to a non-ASCII letter take the scalar path.
-_DELIMITERS = r"\bC/O\b|[,!\[\]{}()]|" + SPACE_CLASS
-_DASH = r"^(\pN+)-([^-]*[^-\pN][^-]*)$"
-
-
-def address_upper(values: pa.Array) -> pa.Array:
-    """Python-style upper case ('ß' -> 'SS'; Arrow alone gives 'ẞ')."""
-    return pc.utf8_upper(replace_all(values, {"ß": "SS"}))
+_UNICODE_SPACE = r"[\x{85}\pZ]"
+_DELIMITER = byte_class(",![]{}()\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")
+# Non-ASCII bytes count as word characters (Python's \w); rows where that matters for C/O
+# take the scalar path (see _exotic).
+_WORD = ALNUM | byte_class("_")
+_WORD[128:] = True
+_C, _SLASH, _O, _DOT, _DASH, _POUND = (ord(c) for c in "C/O.-#")
 
 
 @cache
-def _table(country: str) -> tuple[pa.Array, pa.Array]:
+def _table(country: str) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """(keys, replacement bytes, replacement starts, replacement lengths) for one country."""
     mapping = address_word_map(country)
-    return pa.array(list(mapping), pa.string()), pa.array(list(mapping.values()), pa.string())
+    keys = pa.array(list(mapping), pa.string())
+    encoded = [v.encode() for v in mapping.values()]
+    offsets = np.concatenate(([0], np.cumsum([len(v) for v in encoded]))).astype(np.int64)
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    return keys, data, offsets[:-1], np.diff(offsets)
 
 
-def _explode(values: pa.Array, pattern: str) -> pa.ListArray:
-    return pc.split_pattern_regex(values, pattern)
+def _co_delimiters(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Positions of the bytes of every 'C/O' standing as a whole word."""
+    if len(data) < 3:
+        return np.zeros(0, dtype=np.int64)
+    hits = np.flatnonzero((data[:-2] == _C) & (data[1:-1] == _SLASH) & (data[2:] == _O))
+    if len(hits) == 0:
+        return hits
+    row = np.searchsorted(offsets, hits, side="right") - 1
+    start, end = offsets[row], offsets[row + 1]
+    before_ok = (hits == start) | ~_WORD[data[np.maximum(hits - 1, 0)]]
+    after_ok = (hits + 3 == end) | ~_WORD[data[np.minimum(hits + 3, len(data) - 1)]]
+    hits = hits[(hits + 3 <= end) & before_ok & after_ok]
+    return np.concatenate((hits, hits + 1, hits + 2))
 
 
-def _implode(lists: pa.ListArray, values: pa.Array) -> pa.Array:
-    return pc.binary_join(pa.ListArray.from_arrays(lists.offsets, values), "")
+def _words(data: np.ndarray, offsets: np.ndarray):
+    """Drop delimiter bytes: (word bytes, word offsets, row offsets), all in word-byte space."""
+    delimiter = _DELIMITER[data]
+    delimiter[_co_delimiters(data, offsets)] = True
+    kept = ~delimiter
+    nonempty = np.diff(offsets) > 0
+    first, last = offsets[:-1][nonempty], offsets[1:][nonempty] - 1
+    starts = kept.copy()
+    starts[1:] &= delimiter[:-1]
+    starts[first] = kept[first]
+    ends = kept.copy()
+    ends[:-1] &= delimiter[1:]
+    ends[last] = kept[last]
+    word_starts = np.flatnonzero(starts)
+    word_offsets = np.concatenate(([0], np.cumsum(np.flatnonzero(ends) + 1 - word_starts)))
+    # Words are in row order: a row starts where its first word starts.
+    row_offsets = word_offsets[np.searchsorted(word_starts, offsets, side="left")]
+    return data[kept], word_offsets, row_offsets
+
+
+def _merge(sorted_values: np.ndarray, *extra: np.ndarray) -> np.ndarray:
+    """Insert a few extra positions into a long sorted array (cheaper than sorting it)."""
+    extra_values = np.sort(np.concatenate(extra)) if extra else np.zeros(0, dtype=np.int64)
+    if len(extra_values) == 0:
+        return sorted_values
+    where = np.searchsorted(sorted_values, extra_values, side="right")
+    return np.insert(sorted_values, where, extra_values)
+
+
+def _dash_cuts(words: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Last dashes that split a piece: digits before, something non-numeric after."""
+    dashes = np.flatnonzero(words == _DASH)
+    if len(dashes) == 0:
+        return dashes
+    piece = np.searchsorted(starts, dashes, side="right") - 1
+    last = np.append(piece[1:] != piece[:-1], True)
+    dashes, piece = dashes[last], piece[last]
+    s, e = starts[piece], ends[piece]
+    ok = (dashes > s) & (dashes < e - 1)
+    dashes, s, e = dashes[ok], s[ok], e[ok]
+    if len(dashes) == 0:
+        return dashes
+    # Count non-digits before and after each dash over just these pieces' bytes.
+    sizes = e - s
+    local = np.concatenate(([0], np.cumsum(sizes)))
+    index = np.repeat(s - local[:-1], sizes) + np.arange(local[-1])
+    non_digit = np.concatenate(([0], np.cumsum(~DIGITS[words[index]])))
+    at = local[:-1] + (dashes - s)
+    before = non_digit[at] - non_digit[local[:-1]]
+    after = non_digit[local[1:]] - non_digit[at + 1]
+    return dashes[(before == 0) & (after > 0)]
+
+
+def _tokens(words: np.ndarray, word_offsets: np.ndarray, is_key: np.ndarray):
+    """Token (start, end) ranges and the byte positions removed (dots and split dashes)."""
+    starts, ends = word_offsets[:-1], word_offsets[1:]
+    dots = np.flatnonzero(words == _DOT)
+    dots = dots[~is_key[np.searchsorted(word_offsets, dots, side="right") - 1]]
+    if len(dots):
+        starts, ends = _merge(starts, dots + 1), _merge(ends, dots)
+        keep = starts < ends
+        starts, ends = starts[keep], ends[keep]
+    dashes = _dash_cuts(words, starts, ends)
+    pounds = np.flatnonzero(words == _POUND)
+    if len(dashes) or len(pounds):
+        starts = _merge(starts, dashes + 1, pounds, pounds + 1)
+        ends = _merge(ends, dashes, pounds, pounds + 1)
+        keep = starts < ends
+        starts, ends = starts[keep], ends[keep]
+    return starts, ends, np.sort(np.concatenate((dots, dashes)))
 
 
 def _vector(values: pa.Array, country: str) -> Column:
-    keys, replacements = _table(country)
-    words = _explode(address_upper(values), _DELIMITERS)
-    flat_words = words.flatten()
-    is_key = pc.is_in(flat_words, value_set=keys)
-    # Dotted keys (AVDA., P.ZZA, C.SO, INC.) stay whole; other words split on dots.
-    dotted = pc.if_else(is_key, flat_words, pc.replace_substring(flat_words, ".", " "))
-    pieces = _explode(dotted, " ")
-    flat_pieces = pieces.flatten()
-    split = pc.replace_substring(
-        pc.replace_substring_regex(flat_pieces, _DASH, r"\1 \2"), "#", " # "
+    keys, rep_data, rep_starts, rep_lengths = _table(country)
+    upper_values = upper(values)
+    upper_values = on_subset(
+        upper_values,
+        non_ascii(upper_values),
+        lambda v: pc.replace_substring_regex(v, _UNICODE_SPACE, " "),
     )
-    tokens = _explode(split, " ")
-    flat_tokens = tokens.flatten()
-    found = pc.index_in(flat_tokens, value_set=keys)
-    mapped = pc.if_else(pc.is_valid(found), pc.take(replacements, found), flat_tokens)
-    joined = _implode(words, _implode(pieces, _implode(tokens, mapped)))
-    return nonempty(pc.utf8_lower(joined))
+    data, offsets = to_numpy(upper_values)
+    n = len(offsets) - 1
+    words, word_offsets, row_offsets = _words(data, offsets)
+    if len(words) == 0:
+        return from_strings((words, row_offsets), np.zeros(n, dtype=bool))
+    is_key = pc.is_in(from_numpy(words, word_offsets), value_set=keys)
+    starts, ends, removed = _tokens(words, word_offsets, is_key.to_numpy(zero_copy_only=False))
+    if len(removed):
+        kept = np.ones(len(words), dtype=bool)
+        kept[removed] = False
+        words = words[kept]
+        starts = starts - np.searchsorted(removed, starts)
+        ends = ends - np.searchsorted(removed, ends)
+        row_offsets = row_offsets - np.searchsorted(removed, row_offsets)
+    if len(starts) == 0:
+        return from_strings((words[:0], np.zeros_like(row_offsets)), np.zeros(n, dtype=bool))
+
+    found = pc.index_in(from_numpy(words, np.append(starts, ends[-1])), value_set=keys)
+    hit = pc.is_valid(found).to_numpy(zero_copy_only=False)
+    index = found.fill_null(0).to_numpy(zero_copy_only=False)
+    out_len = np.where(hit, rep_lengths[index], ends - starts)
+    source_start = np.where(hit, len(words) + rep_starts[index], starts)
+    out_offsets = np.concatenate(([0], np.cumsum(out_len)))
+    # int32 keeps the per-byte index arrays small (batches stay far below 2 GiB).
+    shift = (source_start - out_offsets[:-1]).astype(np.int32)
+    gather = np.repeat(shift, out_len) + np.arange(out_offsets[-1], dtype=np.int32)
+    output = np.concatenate((words, rep_data))[gather]
+    # Tokens are in row order: a row's output starts where its first token's output starts.
+    row_output = out_offsets[np.searchsorted(starts, row_offsets, side="left")]
+    joined = lower(from_numpy(output, row_output))
+    return from_strings(to_numpy(joined), np.diff(row_output) > 0)
 
 
 def _exotic(country: str) -> str:
-    base = exotic_pattern("address")
-    return "(?i:C/O)" if base is None else f"{base}|(?i:C/O)"
+    """Rows the scalar rule must handle: exotic characters, C/O next to non-ASCII text, or a
+    dash next to non-ASCII numerals (which Python's isnumeric() accepts)."""
+    numeric = exotic_pattern("address_numeric")
+    patterns = [exotic_pattern("address"), "(?i:C/O)", f"{numeric}.*-|-.*{numeric}"]
+    return "|".join(p for p in patterns if p and "None" not in p)
 
 
 def address(values: pa.Array, country: str) -> Column:

@@ -15,6 +15,11 @@ from adu_pipeline.normalization.reasons import PiiType, Reason
 from adu_pipeline.normalization.sha256 import sha256_hex
 
 _HASHED_PATTERN = "^[0-9a-f]{64}$"
+_NULL = pa.scalar(None, pa.string())
+# Deduplicate a column unless a sample says its values are (nearly) all distinct, in which
+# case encoding would cost more than it saves (emails, phones).
+_SAMPLE = 4096
+_DISTINCT_RATIO = 0.8
 
 
 @dataclass(frozen=True)
@@ -34,78 +39,137 @@ def hash_pii(
     """Normalize (API.md 5.2/5.2a) and SHA-256 one column; `countries` is per row or one code.
 
     Per-row countries may be canonical ISO codes, raw spellings (" uk") or null; a row whose
-    country is missing or unsupported gets a null hash with that reason.
+    country is missing or unsupported gets a null hash with that reason. Null or blank
+    values get `missing`; 64-lowercase-hex values pass through unchanged.
     """
     pii_type = PiiType(pii_type)
     values = _as_strings(values)
     n = len(values)
-    trimmed = pc.utf8_trim_whitespace(values)
-    present = pc.fill_null(pc.not_equal(trimmed, ""), False)
-    hashed = pc.and_(
-        present, pc.fill_null(pc.match_substring_regex(trimmed, _HASHED_PATTERN), False)
-    )
-    passed_through = pc.sum(hashed).as_py() or 0
-
     if isinstance(countries, str):
         code = canonical_country(countries)
         reason = _scalar_country_reason(countries, code)
-        codes: pa.Array | str | None = code
-        country_reasons = pa.nulls(n, pa.string()) if reason is None else _constant(reason, n)
+        if reason is not None:
+            return _all_country_reason(values, reason)
+        hashes, reasons, passed = _hash_one_country(values, pii_type, code)
+        return PiiColumnResult(hashes, reasons, passed)
+
+    countries = _as_strings(countries)
+    if len(countries) != n:
+        raise ValueError(f"countries has {len(countries)} rows, values has {n}")
+    codes, country_reasons = normalize_countries(countries)
+    if pii_type in COUNTRY_INDEPENDENT:
+        groups = [("US", pc.is_null(country_reasons))]
     else:
-        countries = _as_strings(countries)
-        if len(countries) != n:
-            raise ValueError(f"countries has {len(countries)} rows, values has {n}")
-        codes, country_reasons = normalize_countries(countries)
+        groups = [
+            (code, pc.and_(pc.equal(codes, code), pc.is_null(country_reasons)))
+            for code in pc.unique(pc.filter(codes, pc.is_null(country_reasons))).to_pylist()
+        ]
+    hashes = pa.nulls(n, pa.string())
+    reasons = country_reasons.cast(pa.string())
+    passed = 0
+    for code, mask in groups:
+        if len(groups) == 1 and pc.all(mask).as_py():
+            hashes, reasons, passed = _hash_one_country(values, pii_type, code)
+            break
+        h, r, p = _hash_one_country(pc.filter(values, mask), pii_type, code)
+        hashes = pc.replace_with_mask(hashes, mask, h)
+        reasons = pc.replace_with_mask(reasons, mask, r)
+        passed += p
+    # Pre-hashed values pass through whatever the row's country; a missing value is reported
+    # as missing even when the row's country is also unusable.
+    trimmed = _trim(values)
+    carried = pc.and_(pc.is_valid(country_reasons), _prehashed(trimmed))
+    carried_count = pc.sum(carried).as_py() or 0
+    if carried_count:
+        hashes = pc.if_else(carried, trimmed.cast(pa.string()), hashes)
+        reasons = pc.if_else(carried, _NULL, reasons)
+    reasons = pc.if_else(_blank(trimmed), Reason.MISSING.value, reasons)
+    return PiiColumnResult(hashes, reasons, passed + carried_count)
 
-    todo = pc.and_(pc.and_not(present, hashed), pc.is_null(country_reasons))
-    norm_hashes, norm_reasons = _normalize_and_hash(trimmed, todo, codes, pii_type)
 
-    hashes = pc.if_else(hashed, trimmed, norm_hashes).cast(pa.string())
-    reasons = pc.case_when(
-        pc.make_struct(pc.invert(present), hashed, pc.is_valid(country_reasons)),
-        Reason.MISSING.value,
-        pa.scalar(None, pa.string()),
-        country_reasons,
-        norm_reasons,
-    ).cast(pa.string())
-    return PiiColumnResult(hashes=hashes, reasons=reasons, passed_through=passed_through)
+def _hash_one_country(
+    values: pa.Array, pii_type: PiiType, country: str
+) -> tuple[pa.Array, pa.Array, int]:
+    """(hashes, reasons, passed_through) for values that all share one supported country."""
+    trimmed = _trim(values)
+    if len(trimmed) > 2 * _SAMPLE and not _mostly_distinct(trimmed):
+        encoded = pc.dictionary_encode(trimmed)  # null rows get null indices
+        hashes, reasons, _ = _hash_distinct(encoded.dictionary, pii_type, country)
+        hashed_rows = pc.take(_prehashed(encoded.dictionary), encoded.indices)
+        passed = pc.sum(pc.fill_null(hashed_rows, False)).as_py() or 0
+        return pc.take(hashes, encoded.indices), _take_reasons(reasons, encoded), passed
+    return _hash_distinct(trimmed, pii_type, country)
 
 
-def _normalize_and_hash(
-    trimmed: pa.Array, todo: pa.Array, codes: pa.Array | str | None, pii_type: PiiType
-) -> tuple[pa.Array, pa.Array]:
-    """Hashes and reasons for the rows in `todo` (null elsewhere), one country at a time."""
-    n = len(trimmed)
-    rows = pc.indices_nonzero(todo)
-    if len(rows) == 0:
-        return pa.nulls(n, pa.string()), pa.nulls(n, pa.string())
-    if pii_type in COUNTRY_INDEPENDENT or isinstance(codes, str):
-        groups = [(codes if isinstance(codes, str) else "", rows)]
+def _take_reasons(reasons: pa.Array, encoded: pa.DictionaryArray) -> pa.Array:
+    """Spread per-distinct-value reasons to rows; null rows are missing."""
+    return pc.if_else(
+        pc.is_null(encoded.indices), Reason.MISSING.value, pc.take(reasons, encoded.indices)
+    )
+
+
+def _hash_distinct(
+    trimmed: pa.Array, pii_type: PiiType, country: str
+) -> tuple[pa.Array, pa.Array, int]:
+    """Normalize and hash each value (nulls and blanks allowed; duplicates merely cost time)."""
+    blank = _blank(trimmed)
+    hashed = _prehashed(trimmed)
+    todo = pc.invert(pc.or_(blank, hashed))
+    all_todo = pc.all(todo).as_py()
+    if all_todo:
+        normalized, reasons = normalize_unique(trimmed, pii_type, country)
     else:
-        row_codes = pc.take(codes, rows)
-        groups = []
-        for code in pc.unique(row_codes).to_pylist():
-            groups.append((code, pc.take(rows, pc.indices_nonzero(pc.equal(row_codes, code)))))
-    hash_parts, reason_parts, index_parts = [], [], []
-    for code, group_rows in groups:
-        h, r = _hash_group(pc.take(trimmed, group_rows), pii_type, code)
-        hash_parts.append(h)
-        reason_parts.append(r)
-        index_parts.append(group_rows)
-    hashes, reasons = pa.concat_arrays(hash_parts), pa.concat_arrays(reason_parts)
-    if len(groups) > 1:
-        order = pc.sort_indices(pa.concat_arrays(index_parts))
-        hashes, reasons = pc.take(hashes, order), pc.take(reasons, order)
-    empty = pa.nulls(n, pa.string())
-    return pc.replace_with_mask(empty, todo, hashes), pc.replace_with_mask(empty, todo, reasons)
-
-
-def _hash_group(values: pa.Array, pii_type: PiiType, country: str) -> tuple[pa.Array, pa.Array]:
-    """Normalize and hash each distinct value once, then spread back to the rows."""
-    encoded = pc.dictionary_encode(values)
-    normalized, reasons = normalize_unique(encoded.dictionary, pii_type, country)
+        normalized = pa.nulls(len(trimmed), pa.string())
+        reasons = pa.nulls(len(trimmed), pa.string())
+        if pc.any(todo).as_py():
+            part, part_reasons = normalize_unique(pc.filter(trimmed, todo), pii_type, country)
+            normalized = pc.replace_with_mask(normalized, todo, part)
+            reasons = pc.replace_with_mask(reasons, todo, part_reasons)
     hashes = sha256_hex(normalized)
-    return pc.take(hashes, encoded.indices), pc.take(reasons, encoded.indices)
+    passed = 0
+    if not all_todo:
+        passed = pc.sum(hashed).as_py() or 0
+        if passed:
+            hashes = pc.if_else(hashed, trimmed.cast(pa.string()), hashes)
+        reasons = pc.if_else(blank, Reason.MISSING.value, reasons)
+    return hashes, reasons.cast(pa.string()), passed
+
+
+def _mostly_distinct(values: pa.Array) -> bool:
+    step = max(1, len(values) // _SAMPLE)
+    sample = pc.take(values, pa.array(range(0, len(values), step)[:_SAMPLE], pa.int64()))
+    return len(pc.unique(sample)) >= _DISTINCT_RATIO * len(sample)
+
+
+def _trim(values: pa.Array) -> pa.Array:
+    return pc.utf8_trim_whitespace(values)
+
+
+def _blank(trimmed: pa.Array) -> pa.Array:
+    """Null or empty after trimming (non-null boolean)."""
+    return pc.fill_null(pc.equal(pc.binary_length(trimmed), 0), True)
+
+
+def _prehashed(trimmed: pa.Array) -> pa.Array:
+    """Already 64 lowercase hex (non-null boolean); the length test spares most regex work."""
+    length64 = pc.fill_null(pc.equal(pc.binary_length(trimmed), 64), False)
+    if not pc.any(length64).as_py():
+        return length64
+    return pc.and_(
+        length64, pc.fill_null(pc.match_substring_regex(trimmed, _HASHED_PATTERN), False)
+    )
+
+
+def _all_country_reason(values: pa.Array, reason: str) -> PiiColumnResult:
+    blank = _blank(_trim(values))
+    reasons = pc.if_else(blank, Reason.MISSING.value, reason)
+    hashed = _prehashed(_trim(values))
+    passed = pc.sum(hashed).as_py() or 0
+    hashes = pa.nulls(len(values), pa.string())
+    if passed:
+        hashes = pc.if_else(hashed, _trim(values).cast(pa.string()), hashes)
+        reasons = pc.if_else(hashed, _NULL, reasons)
+    return PiiColumnResult(hashes, reasons.cast(pa.string()), passed)
 
 
 def _scalar_country_reason(raw: str, code: str | None) -> str | None:
@@ -115,13 +179,9 @@ def _scalar_country_reason(raw: str, code: str | None) -> str | None:
     return None if reason is None else reason.value
 
 
-def _constant(value: str, n: int) -> pa.Array:
-    return pc.if_else(pa.nulls(n, pa.bool_()).fill_null(True), value, pa.scalar(None, pa.string()))
-
-
 def _as_strings(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+        values = values.combine_chunks() if values.num_chunks else pa.array([], pa.string())
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         return values
     return values.cast(pa.string())

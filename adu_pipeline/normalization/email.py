@@ -4,28 +4,40 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from adu_pipeline.normalization import reference
+from adu_pipeline.normalization.buffers import on_subset
 from adu_pipeline.normalization.fallback import exotic_pattern
 from adu_pipeline.normalization.reasons import Reason
-from adu_pipeline.normalization.text import Column, with_fallback
+from adu_pipeline.normalization.text import Column, lower, non_ascii, with_fallback
 
 _NULL = pa.scalar(None, pa.string())
+_UNICODE_DROP = r"[^\pL\pN_.@-]+"
+# Non-ASCII rows were filtered by the Unicode class already, so here any non-ASCII survives;
+# the ASCII-only class is what makes the common case fast.
+_ASCII_DROP = r"[^a-z0-9_.@\-\x{80}-\x{10FFFF}]+"
 # Exactly one '@', something before it, a dot in the domain.
 _SHAPE = r"^[^@]+@[^@]*\.[^@]*$"
 
 
 def email_chars(values: pa.Array) -> pa.Array:
     """Lower-case and drop everything but Unicode word characters, '.', '@' and '-'."""
-    return pc.replace_substring_regex(pc.utf8_lower(values), r"[^\pL\pN_.@-]+", "")
+    lowered = lower(values)
+    lowered = on_subset(
+        lowered, non_ascii(lowered), lambda v: pc.replace_substring_regex(v, _UNICODE_DROP, "")
+    )
+    return pc.replace_substring_regex(lowered, _ASCII_DROP, "")
 
 
 def _vector(values: pa.Array) -> Column:
     cleaned = email_chars(values)
-    empty = pc.equal(cleaned, "")
     valid = pc.match_substring_regex(cleaned, _SHAPE)
-    reasons = pc.case_when(
-        pc.make_struct(empty, pc.invert(valid)),
-        Reason.EMPTY_AFTER_NORMALIZATION.value,
-        Reason.INVALID_EMAIL.value,
+    reasons = pc.if_else(
+        valid,
+        _NULL,
+        pc.if_else(
+            pc.equal(cleaned, ""),
+            Reason.EMPTY_AFTER_NORMALIZATION.value,
+            Reason.INVALID_EMAIL.value,
+        ),
     )
     return pc.if_else(valid, cleaned, _NULL), reasons
 

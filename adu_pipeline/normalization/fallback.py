@@ -42,7 +42,7 @@ def _differ(chars: list[str], python: list, arrow: list) -> set[str]:
 
 def compute() -> dict[str, list[list[int]]]:
     """Per field, the sorted code-point ranges where Python and Arrow disagree."""
-    from adu_pipeline.normalization import address, email, names, reference
+    from adu_pipeline.normalization import address, email, names, reference, text
 
     chars = _all_chars()
     arr = pa.array(chars, pa.string())
@@ -58,22 +58,22 @@ def compute() -> dict[str, list[list[int]]]:
         chars, [not_upper.sub("", c.upper()) for c in chars], names.state_letters(arr).to_pylist()
     )
     not_email = re.compile(r"[^\w.@-]")
-    sets["email"] = _differ(
-        chars, [not_email.sub("", c.lower()) for c in chars], email.email_chars(arr).to_pylist()
-    )
-    upper = address.address_upper(arr)
+    emails = email.email_chars(arr).to_pylist()
+    sets["email"] = _differ(chars, [not_email.sub("", c.lower()) for c in chars], emails)
+    upper = text.upper(arr)
     lower = pc.utf8_lower(upper).to_pylist()
-    space, word, numeric = (
+    space, word = (
         pc.match_substring_regex(arr, f"^{cls}$").to_pylist()
-        for cls in (address.SPACE_CLASS, address.WORD_CLASS, address.NUMERIC_CLASS)
+        for cls in (address.SPACE_CLASS, address.WORD_CLASS)
     )
     sets["address"] = (
         _differ(chars, [c.upper() for c in chars], upper.to_pylist())
         | _differ(chars, [c.upper().lower() for c in chars], lower)
         | _differ(chars, [bool(re.match(r"\s", c)) for c in chars], space)
         | _differ(chars, [bool(re.match(r"\w", c)) for c in chars], word)
-        | _differ(chars, [c.isnumeric() for c in chars], numeric)
     )
+    # The dash rule ('123-ABC') counts ASCII digits only; Python's isnumeric() knows more.
+    sets["address_numeric"] = {c for c in chars if c.isnumeric()}
     for field, extra in _CONTEXTUAL.items():
         sets[field] |= set(extra)
     return {field: _ranges(found) for field, found in sorted(sets.items())}

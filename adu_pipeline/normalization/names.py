@@ -6,27 +6,38 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from adu_pipeline.normalization import reference
+from adu_pipeline.normalization.buffers import LOWER_ALNUM, keep, lengths, to_numpy
 from adu_pipeline.normalization.fallback import exotic_pattern
 from adu_pipeline.normalization.tables import state_map
-from adu_pipeline.normalization.text import Column, nonempty, replace_all, with_fallback
+from adu_pipeline.normalization.text import (
+    Column,
+    from_strings,
+    lower,
+    nonempty,
+    upper,
+    with_fallback,
+)
 
 _TRANSLITERATION = {"ß": "ss", "ä": "ae", "ö": "oe", "ü": "ue", "ø": "o", "æ": "ae"}
-# Python upper-cases 'ß' to 'SS'; Arrow to 'ẞ'.
-_SHARP_S = {"ß": "SS"}
+
+
+def _keep_lower_alnum(lowered: pa.Array) -> Column:
+    data, offsets = to_numpy(lowered)
+    strings = keep((data, offsets), LOWER_ALNUM[data])
+    return from_strings(strings, lengths(strings[1]) > 0)
 
 
 def name_vector(values: pa.Array) -> Column:
-    lowered = replace_all(pc.utf8_lower(values), _TRANSLITERATION)
-    return nonempty(pc.replace_substring_regex(lowered, "[^a-z0-9]+", ""))
+    return _keep_lower_alnum(lower(values, _TRANSLITERATION))
 
 
 def city_vector(values: pa.Array) -> Column:
-    return nonempty(pc.replace_substring_regex(pc.utf8_lower(values), "[^a-z0-9]+", ""))
+    return _keep_lower_alnum(lower(values))
 
 
 def state_letters(values: pa.Array) -> pa.Array:
     """Upper-case and keep A-Z only (the key looked up in the state map)."""
-    return pc.replace_substring_regex(pc.utf8_upper(replace_all(values, _SHARP_S)), "[^A-Z]+", "")
+    return pc.replace_substring_regex(upper(values), "[^A-Z]+", "")
 
 
 def name(values: pa.Array, country: str | None = None) -> Column:

@@ -1,30 +1,48 @@
 """ZIP over Arrow columns: strip to the country's alphabet, cut, require the exact shape."""
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adu_pipeline.normalization.buffers import (
+    ALNUM,
+    DIGITS,
+    LETTERS,
+    UPPER,
+    from_numpy,
+    keep,
+    lengths,
+    to_numpy,
+    truncate,
+)
 from adu_pipeline.normalization.reasons import Reason
-from adu_pipeline.normalization.text import Column
+from adu_pipeline.normalization.text import Column, from_strings
 
-_NULL = pa.scalar(None, pa.string())
-# country -> (characters removed, max length, required shape); ASCII only, so no fallback.
-_RULES = {
-    "CA": ("[^0-9A-Za-z]+", 6, "^(?:[A-Za-z][0-9]){3}$"),
-    "GB": ("[^0-9A-Za-z]+", 7, "^[A-Za-z]{1,2}[0-9][A-Za-z0-9]?[0-9][A-Za-z]{2}$"),
-    "IN": ("[^0-9]+", 6, "^[0-9]{6}$"),
-    "JP": ("[^0-9]+", 7, "^[0-9]{7}$"),
-}
-_DEFAULT = ("[^0-9]+", 5, "^[0-9]{5}$")  # US, DE, FR, IT, ES
+# ASCII-only alphabets, so multi-byte characters simply vanish and bytes equal characters.
+_RULES = {"CA": (ALNUM, 6), "GB": (ALNUM, 7), "IN": (DIGITS, 6), "JP": (DIGITS, 7)}
+_DEFAULT = (DIGITS, 5)  # US, DE, FR, IT, ES
+_GB_SHAPE = "^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$"
 
 
 def postcode(values: pa.Array, country: str) -> Column:
     """Upper case is canonical: lower-cased GB/CA letters would not match Amazon's hashes."""
-    strip, length, shape = _RULES.get(country, _DEFAULT)
-    cut = pc.utf8_slice_codeunits(pc.replace_substring_regex(values, strip, ""), 0, length)
-    valid = pc.match_substring_regex(cut, shape)
-    reasons = pc.case_when(
-        pc.make_struct(pc.equal(cut, ""), pc.invert(valid)),
-        Reason.EMPTY_AFTER_NORMALIZATION.value,
-        Reason.INVALID_POSTCODE.value,
-    )
-    return pc.if_else(valid, pc.ascii_upper(cut), _NULL), reasons
+    alphabet, length = _RULES.get(country, _DEFAULT)
+    data, offsets = to_numpy(values)
+    data, offsets = truncate(keep((data, offsets), alphabet[data]), length)
+    data = UPPER[data]
+    sizes = lengths(offsets)
+    if country == "GB":
+        valid = pc.match_substring_regex(from_numpy(data, offsets), _GB_SHAPE)
+        valid = valid.to_numpy(zero_copy_only=False)
+    elif country == "CA":
+        valid = sizes == 6
+        starts = offsets[:-1][valid]
+        for i, cls in enumerate((LETTERS, DIGITS) * 3):
+            valid[valid] = cls[data[starts + i]]
+            starts = starts[cls[data[starts + i]]]
+    else:
+        valid = sizes == length
+    reason = np.where(
+        sizes > 0, Reason.INVALID_POSTCODE.value, Reason.EMPTY_AFTER_NORMALIZATION.value
+    ).astype(object)
+    return from_strings((data, offsets), valid, reason)

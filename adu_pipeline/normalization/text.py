@@ -2,14 +2,64 @@
 
 from collections.abc import Callable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adu_pipeline.normalization.buffers import Strings, on_subset
 from adu_pipeline.normalization.reasons import Reason
 from adu_pipeline.normalization.reference import Outcome
 
 Column = tuple[pa.Array, pa.Array]  # (normalized or null, reason or null)
 _NULL = pa.scalar(None, pa.string())
+
+
+def lower(values: pa.Array, extra: dict[str, str] | None = None) -> pa.Array:
+    """Python-style lower(): ASCII by table, non-ASCII rows by Arrow (then `extra` replacements)."""
+
+    def unicode_lower(subset: pa.Array) -> pa.Array:
+        subset = pc.utf8_lower(subset)
+        for old, new in (extra or {}).items():
+            subset = pc.replace_substring(subset, old, new)
+        return subset
+
+    return pc.ascii_lower(on_subset(values, non_ascii(values), unicode_lower))
+
+
+def upper(values: pa.Array) -> pa.Array:
+    """Python-style upper(): 'ß' -> 'SS' (Arrow alone gives 'ẞ')."""
+
+    def unicode_upper(subset: pa.Array) -> pa.Array:
+        return pc.utf8_upper(pc.replace_substring(subset, "ß", "SS"))
+
+    return pc.ascii_upper(on_subset(values, non_ascii(values), unicode_upper))
+
+
+def non_ascii(values: pa.Array) -> pa.Array:
+    return pc.invert(pc.string_is_ascii(values))
+
+
+def from_strings(strings: Strings, valid: np.ndarray, reason: np.ndarray | None = None) -> Column:
+    """Build (normalized, reasons) from byte buffers: rows not `valid` become null with
+    `reason` (an object array of reason strings) or, by default, empty_after_normalization."""
+    data, offsets = strings
+    n = len(offsets) - 1
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    wide = offsets[-1] >= 2**31
+    array_type = pa.LargeStringArray if wide else pa.StringArray
+    out = array_type.from_buffers(
+        n,
+        pa.py_buffer(offsets.astype(np.int64 if wide else np.int32)),
+        pa.py_buffer(data),
+        bitmap,
+    )
+    if reason is None:
+        reasons = pc.if_else(
+            pa.array(valid), _NULL, pa.scalar(Reason.EMPTY_AFTER_NORMALIZATION.value)
+        )
+    else:
+        reasons = pa.array(np.where(valid, None, reason), pa.string())
+    return out, reasons
 
 
 def nonempty(normalized: pa.Array) -> Column:
@@ -59,12 +109,3 @@ def merge(mask: pa.Array, when_true: pa.Array, when_false: pa.Array) -> pa.Array
     """Interleave two filtered arrays back into row order by the mask that split them."""
     out = pc.replace_with_mask(pa.nulls(len(mask), pa.string()), mask, when_true)
     return pc.replace_with_mask(out, pc.invert(mask), when_false)
-
-
-def replace_all(values: pa.Array, pairs: dict[str, str]) -> pa.Array:
-    """Literal replacements, skipped when no value is non-ASCII (the pairs are all non-ASCII)."""
-    if pc.all(pc.string_is_ascii(values)).as_py() is not False:
-        return values
-    for old, new in pairs.items():
-        values = pc.replace_substring(values, old, new)
-    return values
