@@ -85,7 +85,7 @@ def add_parser(subparsers) -> None:
         "--workers",
         type=int,
         metavar="N",
-        help="hashing processes (default: 2 for large files, else 1)",
+        help="hashing threads (default: 2 for large files, else 1)",
     )
     parser.add_argument(
         "--batch-rows",

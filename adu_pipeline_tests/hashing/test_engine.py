@@ -139,7 +139,9 @@ def _big_export(rows: int) -> str:
     return csv_text(lines)
 
 
-def test_many_batches_two_workers_match_one_and_dedupe_across_batches(tmp_path):
+@pytest.mark.parametrize("pool", ["thread", "process"])
+def test_many_batches_two_workers_match_one_and_dedupe_across_batches(tmp_path, monkeypatch, pool):
+    monkeypatch.setenv("ADU_HASH_POOL", pool)
     src = tmp_path / "export.csv.gz"
     src.write_bytes(gzip.compress(_big_export(6000).encode()))
     plan = HashPlan.from_pii_args({"email": "EMAIL"}, "US")
