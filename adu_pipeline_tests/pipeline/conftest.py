@@ -93,7 +93,7 @@ def pipeline(tmp_path: Path, emulator, s3_client, s3_bucket) -> Iterator[Pipelin
     shutil.copy(REPO_DATA / "segments" / "loyal_customers.yaml", segments)
     home = tmp_path / "dagster_home"
     home.mkdir()
-    instance = dg.DagsterInstance.local_temp(str(home))
+    instance = dg.DagsterInstance.local_temp(str(home), overrides={"telemetry": {"enabled": False}})
     p = Pipeline(
         root=tmp_path,
         landing=tmp_path / "landing",

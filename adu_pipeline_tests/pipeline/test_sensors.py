@@ -1,0 +1,95 @@
+"""Sensors and the schedule evaluated with build_sensor_context / build_schedule_context on a real
+temporary instance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+
+import dagster as dg
+
+from adu_pipeline.defs.sensors import AMC_UPLOAD, initial_cursor
+
+
+def tick(pipeline, name: str, cursor: str | None = None) -> dg.SensorResult:
+    sensor = pipeline.defs.resolve_sensor_def(name)
+    with dg.build_sensor_context(
+        instance=pipeline.instance, cursor=cursor, resources=pipeline.resources
+    ) as context:
+        return sensor(context)
+
+
+def test_landing_sensor_requests_each_new_or_replaced_file_once(pipeline):
+    day = dt.date(2026, 5, 4)
+    path = pipeline.write_export(day, 50)
+    (pipeline.landing / "crm_export_2025-06-01.csv").write_text("Email\n")  # before the start
+    (pipeline.landing / "notes.txt").write_text("not an export")
+    first = tick(pipeline, "landing_file_sensor")
+    assert [r.partition_key for r in first.run_requests] == ["2026-05-04"]
+    [event] = first.asset_events
+    assert event.asset_key == dg.AssetKey("crm_export") and event.partition == "2026-05-04"
+    assert event.metadata["size_bytes"].value == path.stat().st_size
+    seen = json.loads(first.cursor)
+    assert set(seen) == {"crm_export_2026-05-04.csv", "crm_export_2025-06-01.csv"}
+
+    again = tick(pipeline, "landing_file_sensor", first.cursor)
+    assert again.run_requests == [] and again.asset_events == []
+
+    pipeline.write_export(day, 60, seed=99)  # the export is delivered again, changed
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    replaced = tick(pipeline, "landing_file_sensor", again.cursor)
+    assert [r.partition_key for r in replaced.run_requests] == ["2026-05-04"]
+    assert replaced.run_requests[0].run_key != first.run_requests[0].run_key
+
+    pipeline.write_export(dt.date(2026, 5, 5), 10, ext=".csv.gz")
+    newer = tick(pipeline, "landing_file_sensor", replaced.cursor)
+    assert [r.partition_key for r in newer.run_requests] == ["2026-05-05"]
+
+
+def test_daily_schedule_runs_the_current_date_only_when_its_file_is_there(pipeline):
+    schedule = pipeline.defs.resolve_schedule_def("daily_export_schedule")
+    when = dt.datetime(2026, 6, 2, 6, 0, tzinfo=dt.UTC)
+
+    def evaluate():
+        with dg.build_schedule_context(
+            instance=pipeline.instance,
+            scheduled_execution_time=when,
+            resources=pipeline.resources,
+            repository_def=pipeline.defs.get_repository_def(),
+        ) as context:
+            return schedule.evaluate_tick(context)
+
+    skipped = evaluate()
+    assert not skipped.run_requests and "2026-06-02" in skipped.skip_message
+    pipeline.write_export(when.date(), 20)
+    [request] = evaluate().run_requests
+    assert request.partition_key == "2026-06-02"
+
+
+def test_upload_status_sensor_keeps_polling_an_unreachable_amc_within_its_budget(pipeline):
+    pipeline.instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key=AMC_UPLOAD,
+            partition="2026-05-04",
+            metadata={"upload_id": "u-123", "dataset_id": "crm_customers"},
+        )
+    )
+    cursor = json.dumps({"after": None, "pending": {}})
+    pipeline.emulator.stop()  # AMC goes away: connection refused, retried within the budget
+    result = tick(pipeline, "amc_upload_status", cursor)
+    state = json.loads(result.cursor)
+    assert list(state["pending"]) == ["u-123"]
+    assert result.asset_events == [] and result.run_requests == []
+
+
+def test_initial_cursor_ignores_what_was_materialized_before(pipeline):
+    pipeline.instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key=AMC_UPLOAD, partition="2026-05-04", metadata={"upload_id": "old"}
+        )
+    )
+    cursor = initial_cursor(pipeline.instance, AMC_UPLOAD)
+    result = tick(pipeline, "amc_upload_status", cursor)
+    assert json.loads(result.cursor)["pending"] == {}
