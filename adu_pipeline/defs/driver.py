@@ -12,7 +12,8 @@ from typing import Any
 
 import dagster as dg
 
-QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# Failures still reach the event log and the caller's one-line reason; the console stays calm.
+QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
@@ -90,16 +91,28 @@ class SensorDriver:
 
 
 def run_failure_reason(result: dg.ExecuteInProcessResult) -> str | None:
-    """The first step failure's message, one line (our Failure descriptions carry no values)."""
+    """One line: a failed blocking check's finding, else the first step failure's message
+    (our Failure descriptions carry counts and names, never values)."""
     if result.success:
         return None
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.blocking:
+            asset = evaluation.asset_key.to_user_string()
+            return f"check {evaluation.check_name} on {asset}: {evaluation.description or 'failed'}"
     for event in result.all_events:
-        if event.is_step_failure:
-            data = event.step_failure_data
-            error = data.error if data else None
-            user_error = error.cause if error is not None and error.cause is not None else error
-            if user_error is not None:
-                text = user_error.message.strip().splitlines()
-                return f"{event.step_key}: {text[-1] if text else 'failed'}"
-            return f"{event.step_key} failed"
+        if not event.is_step_failure:
+            continue
+        data = event.step_failure_data
+        if data and data.user_failure_data and data.user_failure_data.description:
+            return f"{event.step_key}: {_one_line(data.user_failure_data.description)}"
+        error = data.error if data else None
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            return f"{event.step_key}: {_one_line(error.message)}"
+        return f"{event.step_key} failed"
     return "run failed"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
