@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -102,9 +101,9 @@ def run_demo(
     steps.done(since)
 
     since = steps.start("starting the local stack (moto S3 + AMC emulator, loopback)")
-    state_dir = local_dir() / "demo"
-    shutil.rmtree(state_dir, ignore_errors=True)
-    stack = LocalStack(state_dir, step_seconds=EMULATOR_STEP_SECONDS).start()
+    # The emulator state is the one `adu local up` / `adu dev` use, so the UI later finds the
+    # demo's uploads and audiences; `adu local reset` starts from scratch.
+    stack = LocalStack(local_dir() / "emulator", step_seconds=EMULATOR_STEP_SECONDS).start()
     try:
         steps.detail(f"S3 {stack.s3_endpoint_url}   AMC {stack.amc_url}")
         home = dagster_home()
@@ -161,7 +160,9 @@ def run_demo(
             reason = run_failure_reason(result)
             if reason:
                 raise AduError(f"audience run failed: {reason}")
-        steps.detail(f"{len(audience_runs)} audience run(s) requested for new segments")
+        steps.detail(
+            f"{len(audience_runs)} audience run(s) requested (segments without a live audience)"
+        )
         steps.done(since)
 
         since = steps.start("amc_audience_status sensor until the audiences are built")
@@ -180,11 +181,10 @@ def run_demo(
             upload = client.get_upload(str(upload_meta.get("dataset_id")), summary["upload_id"])
             summary.update(upload_status=upload.status_raw, output_rows=upload.output_row_count)
             audiences = []
-            for key in sorted(_segment_keys(defs)):
-                meta = latest_metadata(instance, AMC_AUDIENCE, key) or {}
-                if not meta.get("audience_id"):
+            for key, segment in sorted(_segments(defs).items()):
+                audience = client.find_audience(segment.name, advertiser_id=segment.advertiser_id)
+                if audience is None:
                     continue
-                audience = client.get_audience(str(meta["audience_id"]))
                 audiences.append(
                     {
                         "segment": key,
@@ -215,11 +215,11 @@ def run_demo(
     return summary
 
 
-def _segment_keys(defs: Any) -> list[str]:
+def _segments(defs: Any) -> dict[str, Any]:
     from adu_pipeline.defs.definition import segments_at
 
     settings = defs.resources["settings"]
-    return list(segments_at(settings.path(settings.segments_dir)))
+    return segments_at(settings.path(settings.segments_dir))
 
 
 def _json(value: Any) -> str:
