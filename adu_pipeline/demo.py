@@ -147,7 +147,9 @@ def run_demo(
         )
         steps.detail(f"S3: {len(summary['s3_parts'])} part(s) + manifest {summary['manifest']}")
         steps.detail(
-            f"upload {summary['upload_id']} submitted ({upload_meta.get('update_strategy')})"
+            f"upload {summary['upload_id']} "
+            + ("started" if upload_meta.get("started") else "reused (same content already in AMC)")
+            + f" ({upload_meta.get('update_strategy')})"
         )
         steps.done(since)
 
