@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 
 from adu_pipeline.defs import project
+from adu_pipeline.defs.assets.s3_object import ensure_bucket
 from adu_pipeline.defs.environments import LOCAL_AWS_KEYS, LOCAL_BUCKET, LOCAL_REGION, local_ports
 from adu_pipeline.errors import AduError
 
@@ -70,7 +71,7 @@ class LocalStack:
         host, port = self._moto.get_host_and_port()
         self.s3_port = port
         self.s3_endpoint_url = f"http://{host}:{port}"
-        self.s3_client().create_bucket(Bucket=self.bucket)
+        ensure_bucket(self.s3_client(), self.bucket)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.emulator = EmulatorServer(
             HOST,

@@ -236,3 +236,48 @@ def test_missing_landing_file_fails_with_the_expected_name(pipeline):
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "crm_export_2026-03-04" in failure.step_failure_data.user_failure_data.description
+
+
+def test_audience_is_reused_by_name_and_a_changed_segment_fails_with_the_diff(
+    pipeline, emulator_factory
+):
+    # A slow AMC keeps the audience PENDING, as a real one is for minutes.
+    pipeline.emulator = emulator_factory.start(step_seconds=600)
+    pipeline.rebuild()
+    [first] = materializations(materialize(pipeline, ["amc_audience"], "loyal_customers"),
+                               "amc_audience")  # fmt: skip
+    assert first["action"] == "created"
+    [second] = materializations(materialize(pipeline, ["amc_audience"], "loyal_customers"),
+                                "amc_audience")  # fmt: skip
+    assert second["action"] == "reused" and second["audience_id"] == first["audience_id"]
+
+    segment = pipeline.segments / "loyal_customers.yaml"
+    segment.write_text(
+        segment.read_text().replace("WHERE user_id IS NOT NULL", "WHERE user_id IS NULL")
+    )
+    result = materialize(pipeline, ["amc_audience"], "loyal_customers", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    description = failure.step_failure_data.user_failure_data.description
+    assert "query differs" in description
+    with pipeline.amc_client() as client:
+        assert len(client.list_audiences()) == 1
+
+
+def test_a_failed_audience_is_updated_in_place_never_duplicated(pipeline):
+    # No data uploaded: AMC fails the audience (fewer than 2,000 users).
+    driver = pipeline.driver()
+    [first] = materializations(materialize(pipeline, ["amc_audience"], "loyal_customers"),
+                               "amc_audience")  # fmt: skip
+    ticks = driver.until("amc_audience_status", lambda o: bool(o[-1].checks()), timeout=60)
+    [check] = ticks[-1].checks()
+    with pipeline.amc_client() as client:
+        failed = client.get_audience(first["audience_id"])
+    assert failed.status_raw == "FAILED" and failed.status_reason
+    assert not check.passed and failed.status_reason in check.description
+    assert check.metadata["status_reason"].value == failed.status_reason
+    [again] = materializations(materialize(pipeline, ["amc_audience"], "loyal_customers"),
+                               "amc_audience")  # fmt: skip
+    assert again["action"] == "updated" and again["audience_id"] == first["audience_id"]
+    with pipeline.amc_client() as client:
+        assert len(client.list_audiences()) == 1
