@@ -65,16 +65,6 @@ def egress_violations(defn: DatasetDefinition, path: Path) -> dict[str, int]:
     return bad
 
 
-def batch_egress_ok(batch: pa.RecordBatch | pa.Table, columns: list[str]) -> bool:
-    """The same guard for one batch, used right before bytes leave for S3."""
-    for column in columns:
-        values = batch.column(column)
-        ok = pc.fill_null(pc.match_substring_regex(values, HEX64), True)
-        if not pc.all(ok).as_py():
-            return False
-    return True
-
-
 @dataclass
 class Readiness:
     rows: int = 0

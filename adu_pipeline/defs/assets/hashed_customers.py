@@ -77,9 +77,12 @@ def hashed_customers(
     output.parent.mkdir(parents=True, exist_ok=True)
     context.log.info(f"hashing {landing.path.name} ({landing.size_bytes} bytes) for {defn.id}")
 
-    def progress(rows: int) -> None:
-        if rows and rows % PROGRESS_EVERY_ROWS < 100_000:
-            context.log.info(f"{rows} rows hashed")
+    logged = [0]
+
+    def progress(rows_so_far: int) -> None:
+        if rows_so_far - logged[0] >= PROGRESS_EVERY_ROWS:
+            logged[0] = rows_so_far
+            context.log.info(f"{rows_so_far} rows hashed")
 
     summary = hash_file(
         landing.path,
