@@ -61,7 +61,7 @@ def hash_pii(
         groups = [("US", pc.is_null(country_reasons))]
     else:
         groups = [
-            (code, pc.and_(pc.equal(codes, code), pc.is_null(country_reasons)))
+            (code, pc.fill_null(pc.and_(pc.equal(codes, code), pc.is_null(country_reasons)), False))
             for code in pc.unique(pc.filter(codes, pc.is_null(country_reasons))).to_pylist()
         ]
     hashes = pa.nulls(n, pa.string())
