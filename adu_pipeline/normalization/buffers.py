@@ -63,16 +63,22 @@ def row_ids(offsets: np.ndarray) -> np.ndarray:
 
 
 def row_sums(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Per row, how many bytes are flagged."""
-    cumulative = np.concatenate(([0], np.cumsum(flags, dtype=np.int64)))
-    return cumulative[offsets[1:]] - cumulative[offsets[:-1]]
+    """Per row, how many bytes are flagged (reduceat: no per-byte running total)."""
+    n = len(offsets) - 1
+    sums = np.zeros(n, dtype=np.int64)
+    # Rows starting before the end of the buffer form a prefix; the rest are empty.
+    k = int(np.searchsorted(offsets[:-1], len(flags), side="left"))
+    if k:
+        sums[:k] = np.add.reduceat(flags, offsets[:k], dtype=np.int64)
+        sums[:k][np.diff(offsets[: k + 1]) == 0] = 0
+    return sums
 
 
 def keep(strings: Strings, mask: np.ndarray) -> Strings:
     """Drop the bytes where mask is False."""
     data, offsets = strings
-    cumulative = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
-    return data[mask], cumulative[offsets]
+    kept = row_sums(mask, offsets)
+    return data[mask], np.concatenate(([0], np.cumsum(kept)))
 
 
 def position_in_row(offsets: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from phonenumbers import PhoneMetadata
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from adu_pipeline.normalization import reference
-from adu_pipeline.normalization.buffers import from_numpy, keep, position_in_row, to_numpy
+from adu_pipeline.normalization.buffers import DIGITS, from_numpy, keep, position_in_row, to_numpy
 from adu_pipeline.normalization.reasons import Reason
 from adu_pipeline.normalization.text import Column, merge, scalar
 
@@ -255,7 +255,8 @@ def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndar
     """(E.164 digits or null, reason or null, rows to hand over to phonenumbers)."""
     n = len(values)
     default = _region(country)
-    digits = pc.replace_substring_regex(values, "[^0-9]+", "")
+    data, offsets = to_numpy(values)
+    digits = from_numpy(*keep((data, offsets), DIGITS[data]))
     nd = _lengths(digits)
     plus = _np(pc.match_substring_regex(values, _PLUS_FIRST))
     invalid = nd == 0  # reasons fixed below: no digit at all is empty_after_normalization
