@@ -182,6 +182,5 @@ def _scalar_country_reason(raw: str, code: str | None) -> str | None:
 def _as_strings(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks else pa.array([], pa.string())
-    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-        return values
-    return values.cast(pa.string())
+    # One string type throughout (batches are far below the 2 GiB limit of 32-bit offsets).
+    return values if pa.types.is_string(values.type) else values.cast(pa.string())

@@ -180,3 +180,13 @@ def test_many_distinct_values_keep_row_order():
     emails = [f"User{i}@Example.com" for i in range(50_000)]
     result = hash_pii(pa.array(emails), PiiType.EMAIL, "US")
     assert result.hashes.to_pylist()[::997] == [sha(e.lower()) for e in emails[::997]]
+
+
+@pytest.mark.parametrize("pii_type", list(PiiType))
+def test_empty_and_large_string_columns(pii_type):
+    for countries in ("US", pa.array([], pa.string())):
+        result = hash_pii(pa.array([], pa.string()), pii_type, countries)
+        assert len(result.hashes) == len(result.reasons) == 0
+    wide = hash_pii(pa.array(["Jane", None], pa.large_string()), pii_type, "US")
+    narrow = hash_pii(pa.array(["Jane", None]), pii_type, "US")
+    assert wide.hashes.equals(narrow.hashes) and wide.reasons.equals(narrow.reasons)
