@@ -26,9 +26,9 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "hash",
         help="normalize and SHA-256 hash the PII columns of a CSV/Parquet/JSONL export",
-        description="Normalize (Amazon's rules) and SHA-256 hash PII columns of an export file. "
-        "Reads CSV, CSV.gz, Parquet or JSON lines; writes CSV, CSV.gz or Parquet by the "
-        "output's extension. A summary (counts only) goes to stderr.",
+        description="Normalize (Amazon's rules) and SHA-256 hash the PII columns of an export.\n"
+        "Reads CSV, CSV.gz, Parquet or JSON lines; writes CSV, CSV.gz or Parquet by the\n"
+        "output's extension, atomically. A summary (counts only) goes to stderr.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
