@@ -141,8 +141,15 @@ def _mostly_distinct(values: pa.Array) -> bool:
     return len(pc.unique(sample)) >= _DISTINCT_RATIO * len(sample)
 
 
+# Exactly the characters Python's str.strip() removes (the scalar reference uses strip()).
+_PY_WHITESPACE = "".join(
+    ["\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680", *map(chr, range(0x2000, 0x200B))]
+    + ["\u2028\u2029\u202f\u205f\u3000"]
+)
+
+
 def _trim(values: pa.Array) -> pa.Array:
-    return pc.utf8_trim_whitespace(values)
+    return pc.utf8_trim(values, characters=_PY_WHITESPACE)
 
 
 def _blank(trimmed: pa.Array) -> pa.Array:

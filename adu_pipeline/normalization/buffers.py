@@ -12,7 +12,6 @@ import pyarrow.compute as pc
 Strings = tuple[np.ndarray, np.ndarray]  # (data uint8, offsets int64)
 
 _BYTES = np.arange(256, dtype=np.uint8)
-LOWER = np.where((_BYTES >= 65) & (_BYTES <= 90), _BYTES + 32, _BYTES).astype(np.uint8)
 UPPER = np.where((_BYTES >= 97) & (_BYTES <= 122), _BYTES - 32, _BYTES).astype(np.uint8)
 
 
@@ -57,11 +56,6 @@ def lengths(offsets: np.ndarray) -> np.ndarray:
     return np.diff(offsets)
 
 
-def row_ids(offsets: np.ndarray) -> np.ndarray:
-    """The row number of every byte."""
-    return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-
-
 def row_sums(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Per row, how many bytes are flagged (reduceat: no per-byte running total)."""
     n = len(offsets) - 1
@@ -92,19 +86,9 @@ def truncate(strings: Strings, max_bytes: int) -> Strings:
     return keep(strings, position_in_row(strings[1]) < max_bytes)
 
 
-def is_ascii(values: pa.Array) -> pa.Array:
-    return pc.string_is_ascii(values)
-
-
 def on_subset(values: pa.Array, mask: pa.Array, transform) -> pa.Array:
     """Apply an Arrow transform to the rows where mask is True only (e.g. non-ASCII rows)."""
     if not pc.any(mask).as_py():
         return values
     changed = transform(pc.filter(values, mask))
     return pc.replace_with_mask(values, mask, changed.cast(values.type))
-
-
-def ascii_map(values: pa.Array, table: np.ndarray) -> pa.Array:
-    """Map ASCII bytes through a 256-entry table (non-ASCII bytes must map to themselves)."""
-    data, offsets = to_numpy(values)
-    return from_numpy(table[data], offsets)
