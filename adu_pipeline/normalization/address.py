@@ -128,11 +128,18 @@ def _dash_cuts(words: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
     return dashes[(before == 0) & (after > 0)]
 
 
-def _tokens(words: np.ndarray, word_offsets: np.ndarray, is_key: np.ndarray):
+def _tokens(words: np.ndarray, word_offsets: np.ndarray, keys: pa.Array):
     """Token (start, end) ranges and the byte positions removed (dots and split dashes)."""
     starts, ends = word_offsets[:-1], word_offsets[1:]
     dots = np.flatnonzero(words == _DOT)
-    dots = dots[~is_key[np.searchsorted(word_offsets, dots, side="right") - 1]]
+    if len(dots):
+        # Only words holding a dot need the whole-word lookup (AVDA., P.ZZA, INC. stay whole).
+        dotted = np.searchsorted(word_offsets, dots, side="right") - 1
+        candidates = np.unique(dotted)
+        strings = pc.take(from_numpy(words, word_offsets), pa.array(candidates))
+        is_key = np.zeros(len(starts), dtype=bool)
+        is_key[candidates] = pc.is_in(strings, value_set=keys).to_numpy(zero_copy_only=False)
+        dots = dots[~is_key[dotted]]
     if len(dots):
         starts, ends = _merge(starts, dots + 1), _merge(ends, dots)
         keep = starts < ends
@@ -160,8 +167,7 @@ def _vector(values: pa.Array, country: str) -> Column:
     words, word_offsets, row_offsets = _words(data, offsets)
     if len(words) == 0:
         return from_strings((words, row_offsets), np.zeros(n, dtype=bool))
-    is_key = pc.is_in(from_numpy(words, word_offsets), value_set=keys)
-    starts, ends, removed = _tokens(words, word_offsets, is_key.to_numpy(zero_copy_only=False))
+    starts, ends, removed = _tokens(words, word_offsets, keys)
     if len(removed):
         kept = np.ones(len(words), dtype=bool)
         kept[removed] = False
