@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from adu_pipeline.errors import AduError
+from adu_pipeline.errors import AduError, InputError
 
 DEMO_ROWS = 20_000
 DEMO_SEED = 2026
@@ -103,7 +103,13 @@ def run_demo(
     since = steps.start("starting the local stack (moto S3 + AMC emulator, loopback)")
     # The emulator state is the one `adu local up` / `adu dev` use, so the UI later finds the
     # demo's uploads and audiences; `adu local reset` starts from scratch.
-    stack = LocalStack(local_dir() / "emulator", step_seconds=EMULATOR_STEP_SECONDS).start()
+    try:
+        stack = LocalStack(local_dir() / "emulator", step_seconds=EMULATOR_STEP_SECONDS).start()
+    except InputError:
+        raise InputError(
+            "adu demo uses the same AMC emulator state as adu dev / adu local up, and one of "
+            "them is running: stop it first (the UI of the next adu dev shows the demo's runs)"
+        ) from None
     try:
         steps.detail(f"S3 {stack.s3_endpoint_url}   AMC {stack.amc_url}")
         home = dagster_home()

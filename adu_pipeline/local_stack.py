@@ -82,6 +82,9 @@ class LocalStack:
         )
         try:
             self.emulator.start()
+        except AduError:  # another emulator holds the state folder
+            self._moto.stop()
+            raise
         except OSError as exc:
             self._moto.stop()
             raise AduError(

@@ -5,7 +5,8 @@
     server.stop()
 
 Port 0 picks a free port. All state is in SQLite under `state_dir`; starting a new server on the
-same directory continues where the last one stopped (pending jobs included).
+same directory continues where the last one stopped (pending jobs included). While one server runs,
+a second one on the same directory refuses to start (InputError).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from adu_pipeline.emulator.app import Emulator
 from adu_pipeline.emulator.config import Credentials, EmulatorConfig
 from adu_pipeline.emulator.jobs import Worker
 from adu_pipeline.emulator.routes import family_for, match
+from adu_pipeline.emulator.state_lock import StateLock
 from adu_pipeline.emulator.web import ApiError, Request, Response, render_error
 
 log = logging.getLogger("adu_pipeline.emulator")
@@ -183,6 +185,7 @@ class EmulatorServer:
         self._thread: threading.Thread | None = None
         self._worker: Worker | None = None
         self._bound_port: int | None = None
+        self._lock = StateLock(self.state_dir)
 
     @property
     def port(self) -> int:
@@ -197,8 +200,17 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         """Bind, start serving and the job worker; return once the port accepts connections."""
-        self.app = Emulator(self.config, self.state_dir, self.s3_endpoint_url)
-        self._http = _HttpServer((self.host, self.requested_port), _Handler, self.app)
+        self._lock.acquire()
+        app = None
+        try:
+            app = Emulator(self.config, self.state_dir, self.s3_endpoint_url)
+            self._http = _HttpServer((self.host, self.requested_port), _Handler, app)
+        except BaseException:
+            if app is not None:
+                app.store.close()
+            self._lock.release()
+            raise
+        self.app = app
         self._bound_port = self._http.server_address[1]
         self.app.public_url = self.url
         self._thread = threading.Thread(
@@ -225,6 +237,7 @@ class EmulatorServer:
             self._worker.stop()
         if self.app:
             self.app.store.close()
+        self._lock.release()
         self._http = None
 
     def __enter__(self) -> EmulatorServer:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from adu_pipeline.errors import InputError
 from adu_pipeline_tests.emulator.conftest import (
     Api,
     crm_dataset,
@@ -76,3 +79,15 @@ def test_pending_upload_and_audience_resume_after_restart(emulator_factory, s3_c
     audience = again.wait_audience(audience_id)
     assert audience["status"] == "FAILED"  # 10 rows are far below 2,000 users
     assert "at least 2,000" in audience["statusReason"]
+
+
+def test_second_emulator_on_the_same_state_refuses_to_start(emulator_factory):
+    """Two servers on one SQLite state would run each other's jobs: the second one says so."""
+    first = emulator_factory.start()
+    with pytest.raises(InputError, match="already using the state folder") as caught:
+        emulator_factory.start(state_dir=first.state_dir)
+    assert "\n" not in str(caught.value)
+    assert Api(first).call("GET", "/amc/accounts").status_code == 200  # the first still serves
+    first.stop()
+    second = emulator_factory.start(state_dir=first.state_dir)  # free once the first stopped
+    assert Api(second).call("GET", "/amc/accounts").status_code == 200

@@ -225,3 +225,27 @@ def test_demo_leaves_no_raw_email_outside_the_landing_file(tmp_path, monkeypatch
     )
     assert hits.pop("<files scanned>") > 5
     assert hits == {}
+
+
+def test_demo_refuses_to_share_a_running_emulators_state(tmp_path, monkeypatch):
+    """`adu demo` while `adu dev` / `adu local up` runs: one clear line, nothing half-started."""
+    import pytest
+
+    from adu_pipeline.demo import run_demo
+    from adu_pipeline.emulator.state_lock import StateLock
+    from adu_pipeline.errors import InputError
+
+    project = tmp_path / "project"
+    shutil.copytree(REPO_DATA / "datasets", project / "data" / "datasets")
+    shutil.copytree(REPO_DATA / "segments", project / "data" / "segments")
+    monkeypatch.setenv("ADU_PROJECT_DIR", str(project))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    running = StateLock(project / "data" / ".local" / "emulator")  # what a running emulator holds
+    running.acquire()
+    try:
+        with pytest.raises(InputError, match="adu demo uses the same AMC emulator state") as caught:
+            run_demo(rows=200)
+    finally:
+        running.release()
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "dagster_home").exists()  # stopped before any run was recorded
