@@ -14,6 +14,7 @@ whatever is left unpolled stays in the cursor for the next tick.
 
 import json
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -102,7 +103,9 @@ def landing_file_sensor(
 def _collect_new(
     instance: dg.DagsterInstance, key: dg.AssetKey, state: dict[str, Any], id_field: str
 ) -> None:
-    """Move materializations after the cursor's storage id into `pending` (id -> details)."""
+    """Move materializations after the cursor's storage id into `pending` (id -> details),
+    leaving out those whose terminal status is already in the event log (a first tick without a
+    cursor, e.g. the daemon after `adu demo`, must not report them again)."""
     result = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=key, after_storage_id=state.get("after")),
         limit=MAX_NEW_RECORDS,
@@ -116,8 +119,37 @@ def _collect_new(
             continue
         meta = {k: v.value for k, v in event.metadata.items()}
         job_id = meta.get(id_field)
-        if job_id:
+        if job_id and not _status_reported(instance, key, record, id_field, str(job_id)):
             pending[str(job_id)] = {"partition": event.partition, **_details(meta)}
+
+
+def _status_reported(
+    instance: dg.DagsterInstance,
+    key: dg.AssetKey,
+    record: dg.EventLogRecord,
+    id_field: str,
+    job_id: str,
+) -> bool:
+    """True when a status observation for this upload/audience follows its materialization."""
+    partition = record.asset_materialization.partition if record.asset_materialization else None
+    records_filter = dg.AssetRecordsFilter(
+        asset_key=key,
+        asset_partitions=[partition] if partition else None,
+        after_storage_id=record.storage_id,
+    )
+    cursor = None
+    while True:
+        page = instance.fetch_observations(records_filter, limit=MAX_NEW_RECORDS, cursor=cursor)
+        for later in page.records:
+            observation = later.asset_observation
+            if observation is None:
+                continue
+            value = observation.metadata.get(id_field)
+            if value is not None and str(value.value) == job_id:
+                return True
+        if not page.has_more:
+            return False
+        cursor = page.cursor
 
 
 def _details(meta: dict[str, Any]) -> dict[str, Any]:
@@ -146,6 +178,30 @@ def _check(asset: dg.AssetKey, name: str, passed: bool, metadata: dict, descript
     )
 
 
+def _poll_terminal(
+    context: dg.SensorEvaluationContext,
+    state: dict[str, Any],
+    noun: str,
+    fetch: Callable[[str, dict[str, Any]], Any],
+) -> Iterator[tuple[str, str | None, Any]]:
+    """(id, partition, job or AmcNotFoundError) for each pending job that is over, dropped from
+    `pending`; a job still running, or not read this tick, stays for the next tick."""
+    started = time.monotonic()
+    for job_id, info in list(state["pending"].items()):
+        if time.monotonic() - started > SENSOR_BUDGET_SECONDS - RESERVE_SECONDS:
+            return
+        try:
+            job = fetch(job_id, info)
+        except AmcNotFoundError as exc:
+            job = exc
+        except AmcApiError as exc:
+            context.log.warning(f"{noun} {job_id}: status not read this tick ({exc})")
+            continue
+        if isinstance(job, AmcNotFoundError) or job.status.is_terminal:
+            del state["pending"][job_id]
+            yield job_id, info.get("partition"), job
+
+
 @dg.sensor(
     jobs=[audience_job],
     minimum_interval_seconds=30,
@@ -157,36 +213,29 @@ def amc_upload_status(
 ) -> dg.SensorResult:
     state = _load(context.cursor)
     _collect_new(context.instance, AMC_UPLOAD, state, "upload_id")
-    started = time.monotonic()
     events: list[Any] = []
     runs: list[dg.RunRequest] = []
     audiences: dict[str, Any] | None = None
     with amc.client(budget_seconds=SENSOR_BUDGET_SECONDS) as base:
         client = base.with_budget(SENSOR_BUDGET_SECONDS)
-        for upload_id, info in list(state["pending"].items()):
-            if time.monotonic() - started > SENSOR_BUDGET_SECONDS - RESERVE_SECONDS:
-                break
-            partition = info.get("partition")
-            try:
-                upload = client.get_upload(str(info.get("dataset_id")), upload_id)
-            except AmcNotFoundError as exc:
-                del state["pending"][upload_id]
+        finished = _poll_terminal(
+            context,
+            state,
+            "upload",
+            lambda upload_id, info: client.get_upload(str(info.get("dataset_id")), upload_id),
+        )
+        for upload_id, partition, upload in finished:
+            if isinstance(upload, AmcNotFoundError):
                 events.append(
                     _check(
                         AMC_UPLOAD,
                         UPLOAD_CHECK,
                         False,
                         {"partition": partition or "", "upload_id": upload_id},
-                        f"upload {upload_id} is unknown to AMC: {exc}",
+                        f"upload {upload_id} is unknown to AMC: {upload}",
                     )
                 )
                 continue
-            except AmcApiError as exc:
-                context.log.warning(f"upload {upload_id}: status not read this tick ({exc})")
-                continue
-            if not upload.status.is_terminal:
-                continue
-            del state["pending"][upload_id]
             meta = {
                 "upload_id": upload_id,
                 "status": upload.status_raw,
@@ -267,34 +316,24 @@ def _audience_requests(
 def amc_audience_status(context: dg.SensorEvaluationContext, amc: AmcResource) -> dg.SensorResult:
     state = _load(context.cursor)
     _collect_new(context.instance, AMC_AUDIENCE, state, "audience_id")
-    started = time.monotonic()
     events: list[Any] = []
     with amc.client(budget_seconds=SENSOR_BUDGET_SECONDS) as base:
         client = base.with_budget(SENSOR_BUDGET_SECONDS)
-        for audience_id, info in list(state["pending"].items()):
-            if time.monotonic() - started > SENSOR_BUDGET_SECONDS - RESERVE_SECONDS:
-                break
-            partition = info.get("partition")
-            try:
-                audience = client.get_audience(audience_id)
-            except AmcNotFoundError as exc:
-                del state["pending"][audience_id]
+        finished = _poll_terminal(
+            context, state, "audience", lambda audience_id, _: client.get_audience(audience_id)
+        )
+        for audience_id, partition, audience in finished:
+            if isinstance(audience, AmcNotFoundError):
                 events.append(
                     _check(
                         AMC_AUDIENCE,
                         AUDIENCE_CHECK,
                         False,
                         {"segment": partition or "", "audience_id": audience_id},
-                        f"audience {audience_id} is unknown to AMC: {exc}",
+                        f"audience {audience_id} is unknown to AMC: {audience}",
                     )
                 )
                 continue
-            except AmcApiError as exc:
-                context.log.warning(f"audience {audience_id}: status not read this tick ({exc})")
-                continue
-            if not audience.status.is_terminal:
-                continue
-            del state["pending"][audience_id]
             meta: dict[str, Any] = {
                 "audience_id": audience_id,
                 "status": audience.status_raw,

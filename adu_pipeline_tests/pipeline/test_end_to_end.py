@@ -11,7 +11,7 @@ import subprocess
 
 import dagster as dg
 
-from adu_pipeline.defs.driver import run_failure_reason
+from adu_pipeline.defs.driver import SensorDriver, run_failure_reason
 from adu_pipeline.defs.environments import LOCAL_AMC
 from adu_pipeline.defs.project import project_dir
 from adu_pipeline_tests.pipeline.conftest import REPO_DATA, materializations, recent_day
@@ -63,6 +63,12 @@ def test_landing_file_to_succeeded_audience_and_no_raw_email_left_behind(pipelin
         assert audience.audience_count >= 2000 and audience.dsp_audience_id
         assert check.metadata["audience_count"].value == audience.audience_count
         assert len(client.list_audiences()) == 1
+
+    # a first tick without a cursor (the daemon after `adu demo`) reports nothing again
+    fresh = SensorDriver(pipeline.defs, pipeline.instance)
+    for sensor in ("amc_upload_status", "amc_audience_status"):
+        outcome = fresh.tick(sensor)
+        assert (outcome.events, outcome.runs) == ([], []), sensor
 
     # a second upload success requests no audience run: it exists now
     again = driver.execute(dg.RunRequest(partition_key=partition), "adu_export_job")

@@ -93,3 +93,30 @@ def test_initial_cursor_ignores_what_was_materialized_before(pipeline):
     cursor = initial_cursor(pipeline.instance, AMC_UPLOAD)
     result = tick(pipeline, "amc_upload_status", cursor)
     assert json.loads(result.cursor)["pending"] == {}
+
+
+def test_first_tick_without_a_cursor_skips_statuses_already_reported(pipeline):
+    """The daemon's first tick after `adu demo` (whose cursors are not the daemon's) must not
+    report a finished upload again; one without a status event is still followed."""
+    for upload_id, partition in (("reported", "2026-05-04"), ("open", "2026-05-05")):
+        pipeline.instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                asset_key=AMC_UPLOAD,
+                partition=partition,
+                metadata={"upload_id": upload_id, "dataset_id": "crm_customers"},
+            )
+        )
+    pipeline.instance.report_runless_asset_event(
+        dg.AssetObservation(
+            asset_key=AMC_UPLOAD,
+            partition="2026-05-04",
+            metadata={"upload_id": "reported", "status": "SUCCESS", "OutputRowCount": 10},
+        )
+    )
+    result = tick(pipeline, "amc_upload_status", None)
+    state = json.loads(result.cursor)
+    assert "reported" not in state["pending"]
+    # the open one was asked about: the emulator does not know it, so it ends as a failed check
+    [check] = result.asset_events
+    assert check.metadata["upload_id"].value == "open" and not check.passed
+    assert not result.run_requests
