@@ -8,6 +8,7 @@ Ctrl-C (or SIGTERM) stops dagster dev first, then the stack.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -29,38 +30,56 @@ def dagster_command(ui_port: int) -> list[str]:
     return [executable, "dev", "-w", "workspace.yaml", "-p", str(ui_port)]
 
 
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
+        os.killpg(process.pid, signum)
+
+
 def _stop(process: subprocess.Popen[bytes]) -> int:
-    """Ask dagster dev to stop (SIGINT, as Ctrl-C would), then insist."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
+    """Stop dagster dev and everything it started (webserver, daemon, code servers).
+
+    It runs in its own process group, so the whole group is asked (SIGINT, as Ctrl-C would),
+    then told (SIGTERM), then killed: no orphan survives whatever signal stopped `adu dev`."""
+    for signum, timeout in ((signal.SIGINT, STOP_TIMEOUT_SECONDS), (signal.SIGTERM, 10)):
+        _signal_group(process, signum)
         try:
-            return process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            code = process.wait(timeout=timeout)
+            break
         except subprocess.TimeoutExpired:
-            process.terminate()
-            try:
-                return process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    return process.wait()
+            continue
+    else:
+        _signal_group(process, signal.SIGKILL)
+        code = process.wait()
+    _signal_group(process, signal.SIGTERM)  # children dagster dev left behind, if any
+    return code
+
+
+def _child_setup() -> None:
+    """In the child: Ctrl-C semantics even if our parent shell started us with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _handler(args: argparse.Namespace) -> int:
     from adu_pipeline.defs import project
-    from adu_pipeline.defs.environments import local_ports
     from adu_pipeline.demo import dagster_home
-    from adu_pipeline.local_stack import LocalStack, describe
+    from adu_pipeline.local_stack import LocalStack, describe, local_ports
 
     s3_port, amc_port = local_ports()
     home = dagster_home()
     stack = LocalStack(s3_port=s3_port, amc_port=amc_port, step_seconds=args.step_seconds).start()
     process = None
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
     try:
         print(describe(stack))
         env = {**os.environ, **stack.env(), "DAGSTER_HOME": str(home)}
         print(f"DAGSTER_HOME {home}; Dagster UI on http://127.0.0.1:{args.ui_port}", flush=True)
         process = subprocess.Popen(
-            dagster_command(args.ui_port), cwd=project.project_dir(), env=env
+            dagster_command(args.ui_port),
+            cwd=project.project_dir(),
+            env=env,
+            process_group=0,  # our own group: _stop reaches every process dagster dev starts
+            preexec_fn=_child_setup,
         )
 
         def forward_term(*_: object) -> None:
@@ -73,8 +92,9 @@ def _handler(args: argparse.Namespace) -> int:
             code = _stop(process)
         return 0 if code in (0, -signal.SIGINT, 130) else code
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        if process is not None and process.poll() is None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if process is not None:
             _stop(process)
         stack.stop()
         print("dagster dev and the local stack stopped", flush=True)
