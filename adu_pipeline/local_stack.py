@@ -2,6 +2,7 @@
 
 `adu local up` runs both until Ctrl-C / SIGTERM and prints the environment Dagster needs;
 `adu local reset` deletes the emulator's state (data/.local/); moto keeps objects in memory only.
+Like the libraries it starts, this module does not import Dagster.
 """
 
 from __future__ import annotations
@@ -12,19 +13,47 @@ import os
 import shutil
 import signal
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
-from adu_pipeline.defs import project
-from adu_pipeline.defs.assets.s3_object import ensure_bucket
-from adu_pipeline.defs.environments import LOCAL_AWS_KEYS, LOCAL_BUCKET, LOCAL_REGION, local_ports
-from adu_pipeline.errors import AduError
+from adu_pipeline.defs import project  # paths only: adu_pipeline.defs.project imports no Dagster
+from adu_pipeline.errors import AduError, InputError
 
 LOCAL_DIR = "data/.local"
 HOST = "127.0.0.1"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+DEFAULT_S3_PORT = 9573
+DEFAULT_AMC_PORT = 9574
+LOCAL_BUCKET = "adu-local"
+LOCAL_REGION = "us-east-1"
+LOCAL_AWS_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def local_ports(environ: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """(S3, AMC) ports of `adu local up` / `adu dev`: ADU_LOCAL_S3_PORT / ADU_LOCAL_AMC_PORT."""
+    source = os.environ if environ is None else environ
+    ports = []
+    for name, default in (
+        ("ADU_LOCAL_S3_PORT", DEFAULT_S3_PORT),
+        ("ADU_LOCAL_AMC_PORT", DEFAULT_AMC_PORT),
+    ):
+        raw = source.get(name, "").strip()
+        try:
+            ports.append(int(raw) if raw else default)
+        except ValueError:
+            raise InputError(f"{name} must be a whole number") from None
+    return ports[0], ports[1]
+
+
+def ensure_bucket(client: Any, bucket: str) -> None:
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError:
+        client.create_bucket(Bucket=bucket)
 
 
 def local_dir() -> Path:

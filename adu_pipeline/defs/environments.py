@@ -15,11 +15,8 @@ from dagster_aws.s3 import S3Resource
 
 from adu_pipeline.defs.resources import AmcResource, PipelineSettings
 from adu_pipeline.errors import InputError
+from adu_pipeline.local_stack import LOCAL_AWS_KEYS, LOCAL_BUCKET, LOCAL_REGION, local_ports
 
-DEFAULT_S3_PORT = 9573
-DEFAULT_AMC_PORT = 9574
-LOCAL_BUCKET = "adu-local"
-LOCAL_REGION = "us-east-1"
 # What the emulator serves by default (adu_pipeline.emulator.config); any non-empty secret works.
 LOCAL_AMC = {
     "client_id": "amzn1.application-oa2-client.local",
@@ -29,7 +26,6 @@ LOCAL_AMC = {
     "marketplace_id": "ATVPDKIKX0DER",
     "instance_id": "amcemulator01",
 }
-LOCAL_AWS_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 # prod: every one of these must be set (ADU_AMC_* follow adu_pipeline.amc.config).
 PROD_REQUIRED = (
@@ -57,14 +53,6 @@ def current_env(environ: Mapping[str, str] | None = None) -> str:
     if env not in ENVIRONMENTS:
         raise InputError(f"ADU_ENV must be local or prod, not {env!r}")
     return env
-
-
-def local_ports(environ: Mapping[str, str] | None = None) -> tuple[int, int]:
-    source = os.environ if environ is None else environ
-    return (
-        _int_env(source, "ADU_LOCAL_S3_PORT", DEFAULT_S3_PORT),
-        _int_env(source, "ADU_LOCAL_AMC_PORT", DEFAULT_AMC_PORT),
-    )
 
 
 def settings_from_env(

@@ -20,6 +20,7 @@ from adu_pipeline.defs.definition import OWNERS, definition_at
 from adu_pipeline.defs.partitions import export_date_partitions
 from adu_pipeline.defs.resources import AmcResource, PipelineSettings
 from adu_pipeline.defs.s3_parts import Part, combined_hash, temp_parts_dir, write_parts
+from adu_pipeline.local_stack import ensure_bucket
 
 CONTENT_HASH_KEY = "content-sha256"
 
@@ -30,13 +31,6 @@ def partition_prefix(settings: PipelineSettings, dataset_id: str, partition_key:
 
 def manifest_key(prefix: str, content_hash: str) -> str:
     return f"{prefix}manifest-{content_hash[:16]}.txt"
-
-
-def ensure_bucket(client: Any, bucket: str) -> None:
-    try:
-        client.head_bucket(Bucket=bucket)
-    except ClientError:
-        client.create_bucket(Bucket=bucket)
 
 
 def stored_hash(client: Any, bucket: str, key: str) -> str | None:
