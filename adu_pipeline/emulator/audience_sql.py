@@ -27,6 +27,14 @@ ARROW_TYPES = {
     "DATE": pa.date32(),
 }
 
+# Errors raised while evaluating rows; their messages quote a value from the dataset.
+DATA_ERRORS = (
+    duckdb.ConversionException,
+    duckdb.OutOfRangeException,
+    duckdb.InvalidInputException,
+    duckdb.TypeMismatchException,
+)
+
 
 class AudienceFailed(Exception):
     """The audience ends FAILED with this statusReason."""
@@ -56,6 +64,10 @@ def audience_size(
             if "user_id" in str(exc):
                 raise AudienceFailed("The audience query must select the user_id column.") from None
             raise AudienceFailed(f"Invalid SQL query: {_first_line(exc)}") from None
+        except DATA_ERRORS as exc:  # DuckDB quotes the offending value: name only the kind
+            raise AudienceFailed(
+                f"The audience query failed on the data ({type(exc).__name__})."
+            ) from None
         except duckdb.Error as exc:
             raise AudienceFailed(f"Invalid SQL query: {_first_line(exc)}") from None
     finally:

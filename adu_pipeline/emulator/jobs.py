@@ -13,8 +13,10 @@ import json
 import logging
 import sqlite3
 import threading
+import traceback
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 from adu_pipeline.emulator.app import Emulator
 from adu_pipeline.emulator.audience_sql import AudienceFailed, audience_size
@@ -22,6 +24,14 @@ from adu_pipeline.emulator.ingest import UploadFailed, ingest, s3_client
 
 log = logging.getLogger("adu_pipeline.emulator.jobs")
 MAX_IDLE_SECONDS = 1.0
+
+
+def where_failed(exc: BaseException) -> str:
+    """Exception type and innermost frame, not its message: a parser's or converter's message
+    can quote a value read from the uploaded objects."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    place = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{place}"
 
 
 class Worker(threading.Thread):
@@ -42,8 +52,8 @@ class Worker(threading.Thread):
         while not self._stopping.is_set():
             try:
                 worked = self.step()
-            except Exception:
-                log.exception("emulator job worker error")
+            except Exception as exc:
+                log.error("emulator job worker error: %s", where_failed(exc))
                 worked = False
             if not worked:
                 self.app.wakeup.wait(self._idle_seconds())
@@ -98,8 +108,8 @@ class Worker(threading.Thread):
             written = self._ingest(row)
         except UploadFailed as exc:
             self._finish_upload(row["upload_id"], "FAILED", str(exc), {})
-        except Exception:
-            log.exception("upload processing error")
+        except Exception as exc:
+            log.error("upload %s processing error: %s", row["upload_id"], where_failed(exc))
             self._finish_upload(row["upload_id"], "FAILED", "Internal error while processing.", {})
         else:
             log.info("upload %s SUCCESS: %d rows", row["upload_id"], written)
@@ -186,8 +196,8 @@ class Worker(threading.Thread):
             )
         except AudienceFailed as exc:
             self._finish_audience(audience_id, "FAILED", str(exc), 0, None)
-        except Exception:
-            log.exception("audience processing error")
+        except Exception as exc:
+            log.error("audience %s processing error: %s", audience_id, where_failed(exc))
             self._finish_audience(audience_id, "FAILED", "Internal error while running.", 0, None)
         else:
             self._finish_audience(audience_id, "SUCCEEDED", None, size, _dsp_ids(audience_id))

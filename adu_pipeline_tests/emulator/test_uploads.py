@@ -357,3 +357,14 @@ def test_list_uploads_filters_and_pagination(api, s3_client, s3_bucket):
     assert len(newer.json()["uploads"]) == 4
     assert api.call("POST", path, params={"status": "DONE"}).status_code == 400
     assert api.call("POST", path, params={"createdAt": created}).status_code == 400
+
+
+def test_internal_errors_are_logged_by_type_and_place_never_by_message():
+    from adu_pipeline.emulator.jobs import where_failed
+
+    try:
+        int("jane.doe@example.com")  # a converter's message quotes the value it read
+    except ValueError as exc:
+        logged = where_failed(exc)
+    assert logged.startswith("ValueError at test_uploads.py:")
+    assert "jane" not in logged
