@@ -281,3 +281,23 @@ def test_a_failed_audience_is_updated_in_place_never_duplicated(pipeline):
     assert again["action"] == "updated" and again["audience_id"] == first["audience_id"]
     with pipeline.amc_client() as client:
         assert len(client.list_audiences()) == 1
+
+
+def test_malformed_export_fails_in_one_line_and_no_row_reaches_the_event_log(pipeline):
+    from adu_pipeline_tests.pipeline.privacy import scan_files
+
+    day = recent_day()
+    path = pipeline.write_export(day, 50)
+    canary = "canary.leak.7731@example.com"
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5] + f',"{canary}",extra'  # a ragged row carrying a raw value
+    path.write_text("\n".join(lines) + "\n")
+    result = materialize(pipeline, ["hashed_customers"], day.isoformat(), raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    description = failure.step_failure_data.user_failure_data.description
+    assert path.name in description and "\n" not in description
+    assert canary not in description
+    hits = scan_files([pipeline.home], {canary}, exclude=set())
+    assert hits.pop("<files scanned>") > 0
+    assert hits == {}

@@ -16,6 +16,7 @@ from adu_pipeline.defs.definition import OWNERS, column_schema, default_definiti
 from adu_pipeline.defs.landing import find_landing_file
 from adu_pipeline.defs.partitions import export_date_partitions
 from adu_pipeline.defs.resources import PipelineSettings
+from adu_pipeline.errors import AduError
 from adu_pipeline.hashing import HashPlan, HashSummary, hash_file
 
 PROGRESS_EVERY_ROWS = 1_000_000
@@ -84,15 +85,26 @@ def hashed_customers(
             logged[0] = rows_so_far
             context.log.info(f"{rows_so_far} rows hashed")
 
-    summary = hash_file(
-        landing.path,
-        output,
-        HashPlan.from_definition(defn),
-        rejects_path=rejects,
-        export_date=export_date,
-        drop_duplicates=True,
-        progress=progress,
-    )
+    try:
+        summary = hash_file(
+            landing.path,
+            output,
+            HashPlan.from_definition(defn),
+            rejects_path=rejects,
+            export_date=export_date,
+            drop_duplicates=True,
+            progress=progress,
+        )
+    except AduError as exc:  # one clear line, never a value (the hashing contract)
+        raise dg.Failure(description=f"{landing.path.name}: {exc}", allow_retries=False) from None
+    except Exception as exc:
+        # The event log keeps a failure's message and cause for good: a parser's message may
+        # quote a row of the raw export, so only the kind of error is recorded.
+        raise dg.Failure(
+            description=f"{landing.path.name}: hashing failed ({type(exc).__name__}; the "
+            "message is withheld because it may quote the export)",
+            allow_retries=False,
+        ) from None
     meta = summary_metadata(summary)
     accounted = meta["rows_written"] + meta["rows_rejected"] + meta["duplicates_dropped"]
     if meta["rows_in"] != accounted:
