@@ -137,13 +137,6 @@ class AmcClient:
         )
         return AmcClient(self.config, retry=policy, _transport=self._t, _deadline=deadline)
 
-    def with_retry(self, policy: RetryPolicy) -> AmcClient:
-        return AmcClient(self.config, retry=policy, _transport=self._t, _deadline=self._deadline)
-
-    @property
-    def budget_remaining(self) -> float | None:
-        return None if self._deadline is None else self._deadline.remaining()
-
     def access_token(self) -> str:
         """A valid access token (cached; refreshed shortly before expiry)."""
         self.config.require(
