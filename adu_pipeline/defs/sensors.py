@@ -23,7 +23,7 @@ from adu_pipeline.amc import AmcApiError, AmcNotFoundError, JobStatus
 from adu_pipeline.defs.checks import AUDIENCE_CHECK, UPLOAD_CHECK
 from adu_pipeline.defs.definition import segments_at
 from adu_pipeline.defs.jobs import audience_job, export_job
-from adu_pipeline.defs.landing import scan_landing
+from adu_pipeline.defs.landing import LandingFile, scan_landing
 from adu_pipeline.defs.partitions import export_date_partitions
 from adu_pipeline.defs.resources import SENSOR_BUDGET_SECONDS, AmcResource, PipelineSettings
 
@@ -66,6 +66,9 @@ def landing_file_sensor(
         name = landing.path.name
         if seen.get(name) == landing.fingerprint:
             continue
+        if name not in seen and _already_landed(context.instance, landing):
+            seen[name] = landing.fingerprint  # recorded by another cursor (`adu demo`)
+            continue
         if landing.partition_key not in valid_keys:
             skipped.append(name)
             seen[name] = landing.fingerprint
@@ -79,6 +82,7 @@ def landing_file_sensor(
                     "file_name": name,
                     "path": dg.MetadataValue.path(str(landing.path)),
                     "size_bytes": landing.size_bytes,
+                    "fingerprint": landing.fingerprint,
                 },
             )
         )
@@ -94,6 +98,22 @@ def landing_file_sensor(
         asset_events=events,
         cursor=_dump(seen),
         skip_reason=None if runs else "no new landing file",
+    )
+
+
+def _already_landed(instance: dg.DagsterInstance, landing: LandingFile) -> bool:
+    """True when the newest crm_export event of this date is this very file, unchanged."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=CRM_EXPORT, asset_partitions=[landing.partition_key]),
+        limit=1,
+    ).records
+    event = records[0].asset_materialization if records else None
+    if event is None:
+        return False
+    recorded = {k: v.value for k, v in event.metadata.items()}
+    return (recorded.get("file_name"), recorded.get("fingerprint")) == (
+        landing.path.name,
+        landing.fingerprint,
     )
 
 

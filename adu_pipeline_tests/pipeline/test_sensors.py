@@ -120,3 +120,20 @@ def test_first_tick_without_a_cursor_skips_statuses_already_reported(pipeline):
     [check] = result.asset_events
     assert check.metadata["upload_id"].value == "open" and not check.passed
     assert not result.run_requests
+
+
+def test_landing_sensor_without_a_cursor_skips_a_file_already_landed(pipeline):
+    """The daemon's first tick after `adu demo`: the demo's file is in the event log already."""
+    day = dt.date(2026, 5, 4)
+    path = pipeline.write_export(day, 50)
+    first = tick(pipeline, "landing_file_sensor")
+    for event in first.asset_events:  # as the daemon (or the demo's driver) records them
+        pipeline.instance.report_runless_asset_event(event)
+    fresh = tick(pipeline, "landing_file_sensor", None)
+    assert fresh.run_requests == [] and fresh.asset_events == []
+    assert json.loads(fresh.cursor) == json.loads(first.cursor)
+
+    stat = path.stat()  # the same name delivered again: a new run
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    replaced = tick(pipeline, "landing_file_sensor", None)
+    assert [r.partition_key for r in replaced.run_requests] == ["2026-05-04"]
