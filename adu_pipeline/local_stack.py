@@ -211,10 +211,25 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def reset_local_state(folder: Path | None = None) -> bool:
+    """Delete the emulator state; refused while an emulator serves from it."""
+    from adu_pipeline.emulator.state_lock import LOCK_NAME, StateLock
+
     folder = folder or local_dir()
     if not folder.exists():
         return False
-    shutil.rmtree(folder)
+    held = []
+    try:
+        for lock_file in folder.rglob(LOCK_NAME):
+            held.append(StateLock(lock_file.parent))
+            held[-1].acquire()
+        shutil.rmtree(folder)  # with the locks held, no emulator can start on it meanwhile
+    except InputError:
+        raise AduError(
+            f"an AMC emulator is running on {folder} (adu dev or adu local up): stop it first"
+        ) from None
+    finally:
+        for lock in held:
+            lock.release()
     return True
 
 
