@@ -256,8 +256,21 @@ def _describe_text_error(path: Path, encoding: str, exc: BaseException, kind: st
         return InputError(f"input file {path} is empty")
     if isinstance(exc, OSError) and not isinstance(exc, pa.ArrowException):
         return InputError(f"cannot read input file {path}: {exc.strerror or 'I/O error'}")
-    first = message.split(":", 1)[0].strip()  # e.g. "CSV parse error", never the quoted row
-    return InputError(f"malformed {kind} in {path}: {first}")
+    # Parser messages quote the offending row after their first ':'; even the part before it is
+    # shown only when it is one of the parser's own fixed phrases, never free text from the file.
+    first = message.split(":", 1)[0].strip()
+    detail = first if first in _KNOWN_PARSER_PHRASES else type(exc).__name__
+    return InputError(f"malformed {kind} in {path}: {detail}")
+
+
+_KNOWN_PARSER_PHRASES = frozenset(
+    {
+        "CSV parse error",
+        "JSON parse error",
+        "Invalid",
+        "Straddling object straddles two block boundaries",
+    }
+)
 
 
 # --- Parquet ---------------------------------------------------------------------------------
