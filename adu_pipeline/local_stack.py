@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -60,6 +61,20 @@ def local_dir() -> Path:
     return project.resolve(LOCAL_DIR)
 
 
+def _require_free_port(port: int, what: str, setting: str) -> None:
+    if port == 0:
+        return  # the OS picks a free one
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+            probe.bind((HOST, port))
+    except OSError as exc:
+        raise AduError(
+            f"cannot start {what} on {HOST}:{port} ({exc.strerror}); is `adu dev` or "
+            f"`adu local up` already running? Otherwise set {setting}"
+        ) from None
+
+
 class LocalStack:
     """moto S3 + AMC emulator in this process (threads). Port 0 picks free ports."""
 
@@ -89,14 +104,11 @@ class LocalStack:
         for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
             os.environ.setdefault(name, value)  # moto signs nothing, but boto3 wants keys
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines
+        # moto binds inside its thread and, when the port is taken, waits forever for a server
+        # that never comes up: check the port here so a busy one is a clear error instead.
+        _require_free_port(self.s3_port, "S3", "ADU_LOCAL_S3_PORT or --s3-port")
         self._moto = ThreadedMotoServer(ip_address=HOST, port=self.s3_port, verbose=False)
-        try:
-            self._moto.start()
-        except OSError as exc:
-            raise AduError(
-                f"cannot start S3 on {HOST}:{self.s3_port} ({exc.strerror}): "
-                "set ADU_LOCAL_S3_PORT or --s3-port"
-            ) from None
+        self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.s3_port = port
         self.s3_endpoint_url = f"http://{host}:{port}"
