@@ -8,13 +8,14 @@ Like the libraries it starts, this module does not import Dagster.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
 import signal
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -175,16 +176,15 @@ class LocalStack:
         self.stop()
 
 
-def wait_for_stop_signal() -> None:
-    """Block until Ctrl-C or SIGTERM."""
+@contextlib.contextmanager
+def stop_requested() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C or SIGTERM, listened for from the moment the block starts.
+
+    Both are handled explicitly: a shell starts background jobs with SIGINT ignored."""
     stop = threading.Event()
-    # Both handled explicitly: a shell starts background jobs with SIGINT ignored.
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
     try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -211,14 +211,16 @@ def _up(args: argparse.Namespace) -> int:
         bucket=args.bucket,
         step_seconds=args.step_seconds,
     )
-    stack.start()
-    try:
-        print(describe(stack))
-        print("local stack running; Ctrl-C to stop", flush=True)
-        wait_for_stop_signal()
-    finally:
-        stack.stop()
-        print("local stack stopped", flush=True)
+    with stop_requested() as stop:  # before "Ctrl-C to stop" is printed, not after
+        stack.start()
+        try:
+            print(describe(stack))
+            print("local stack running; Ctrl-C to stop", flush=True)
+            while not stop.wait(0.5):
+                pass
+        finally:
+            stack.stop()
+            print("local stack stopped", flush=True)
     return 0
 
 
