@@ -198,6 +198,22 @@ def _check(asset: dg.AssetKey, name: str, passed: bool, metadata: dict, descript
     )
 
 
+def _terminal_events(
+    asset: dg.AssetKey,
+    check_name: str,
+    partition: str | None,
+    metadata: dict,
+    description: str | None = None,
+    *,
+    passed: bool,
+) -> list[Any]:
+    """A final state, twice: an observation the UI plots and the check that says pass or fail."""
+    return [
+        dg.AssetObservation(asset_key=asset, partition=partition, metadata=metadata),
+        _check(asset, check_name, passed, metadata, description),
+    ]
+
+
 def _poll_terminal(
     context: dg.SensorEvaluationContext,
     state: dict[str, Any],
@@ -256,43 +272,27 @@ def amc_upload_status(
                     )
                 )
                 continue
-            meta = {
+            meta: dict[str, Any] = {
                 "upload_id": upload_id,
                 "status": upload.status_raw,
                 "partition": partition or "",
             }
             if upload.status is JobStatus.SUCCEEDED:
-                rows = upload.output_row_count or 0
-                events.append(
-                    dg.AssetObservation(
-                        asset_key=AMC_UPLOAD,
-                        partition=partition,
-                        metadata={**meta, "OutputRowCount": rows},
-                    )
-                )
-                events.append(
-                    _check(AMC_UPLOAD, UPLOAD_CHECK, True, {**meta, "OutputRowCount": rows}, None)
-                )
+                meta["OutputRowCount"] = upload.output_row_count or 0
+                events += _terminal_events(AMC_UPLOAD, UPLOAD_CHECK, partition, meta, passed=True)
                 if audiences is None:
                     audiences = _existing_audiences(client, context)
                 runs += _audience_requests(settings, audiences, upload_id)
             else:
                 message = upload.message or f"AMC reported {upload.status_raw} without a message"
-                events.append(
-                    dg.AssetObservation(
-                        asset_key=AMC_UPLOAD,
-                        partition=partition,
-                        metadata={**meta, "message": message},
-                    )
-                )
-                events.append(
-                    _check(
-                        AMC_UPLOAD,
-                        UPLOAD_CHECK,
-                        False,
-                        {**meta, "message": message},
-                        f"AMC upload {upload_id} {upload.status_raw}: {message}",
-                    )
+                meta["message"] = message
+                events += _terminal_events(
+                    AMC_UPLOAD,
+                    UPLOAD_CHECK,
+                    partition,
+                    meta,
+                    f"AMC upload {upload_id} {upload.status_raw}: {message}",
+                    passed=False,
                 )
                 context.log.error(f"upload {upload_id} for {partition} failed: {message}")
     return dg.SensorResult(
@@ -364,24 +364,19 @@ def amc_audience_status(context: dg.SensorEvaluationContext, amc: AmcResource) -
                     audience_count=audience.audience_count or 0,
                     dsp_audience_id=audience.dsp_audience_id or "",
                 )
-                events.append(
-                    dg.AssetObservation(asset_key=AMC_AUDIENCE, partition=partition, metadata=meta)
+                events += _terminal_events(
+                    AMC_AUDIENCE, AUDIENCE_CHECK, partition, meta, passed=True
                 )
-                events.append(_check(AMC_AUDIENCE, AUDIENCE_CHECK, True, meta, None))
             else:
                 reason = audience.status_reason or f"AMC reported {audience.status_raw}"
                 meta["status_reason"] = reason
-                events.append(
-                    dg.AssetObservation(asset_key=AMC_AUDIENCE, partition=partition, metadata=meta)
-                )
-                events.append(
-                    _check(
-                        AMC_AUDIENCE,
-                        AUDIENCE_CHECK,
-                        False,
-                        meta,
-                        f"AMC audience {audience_id} {audience.status_raw}: {reason}",
-                    )
+                events += _terminal_events(
+                    AMC_AUDIENCE,
+                    AUDIENCE_CHECK,
+                    partition,
+                    meta,
+                    f"AMC audience {audience_id} {audience.status_raw}: {reason}",
+                    passed=False,
                 )
                 context.log.error(f"audience {audience_id} ({partition}) failed: {reason}")
     return dg.SensorResult(
