@@ -51,6 +51,10 @@ def compute(batch: pa.RecordBatch, spec: TransformSpec) -> Computed:
     """Transform the non-pass-through columns of `batch` (it holds only their sources)."""
     n = batch.num_rows
     row_countries = _row_countries(batch, spec)
+    # Encoded once per batch, so each PII column looks up only the distinct country spellings.
+    pii_countries = (
+        row_countries if isinstance(row_countries, str) else pc.dictionary_encode(row_countries)
+    )
     arrays: dict[str, pa.Array] = {}
     statuses: dict[str, pa.Array] = {}
     for col in spec.columns:
@@ -61,7 +65,7 @@ def compute(batch: pa.RecordBatch, spec: TransformSpec) -> Computed:
             continue
         source = _column(batch, col.source)
         if col.kind is ColumnKind.PII:
-            arrays[col.name], statuses[col.name] = _hash(source, col, row_countries)
+            arrays[col.name], statuses[col.name] = _hash(source, col, pii_countries)
         elif col.kind is ColumnKind.COUNTRY:
             arrays[col.name], statuses[col.name] = _country(row_countries, n)
         else:

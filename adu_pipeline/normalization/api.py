@@ -53,7 +53,8 @@ def hash_pii(
         hashes, reasons, passed = _hash_one_country(values, pii_type, code)
         return PiiColumnResult(hashes, reasons, passed)
 
-    countries = _as_strings(countries)
+    if not isinstance(countries, pa.DictionaryArray):  # encoded: only its distinct values are read
+        countries = _as_strings(countries)
     if len(countries) != n:
         raise ValueError(f"countries has {len(countries)} rows, values has {n}")
     codes, country_reasons = normalize_countries(countries)

@@ -131,6 +131,17 @@ def test_per_row_countries_pick_each_rows_rules():
     ]
 
 
+def test_dictionary_encoded_row_countries_give_the_same_result():
+    """The file engine encodes a batch's countries once and passes the encoded array on."""
+    values = pa.array(["SW1A 1AA", "sw1a 1aa", "94107-1234", "94107", "K1A 0B1", "x", None])
+    countries = pa.array(["GB", " uk", "US", "CN", "ca", None, "US"])
+    plain = hash_pii(values, PiiType.ZIP, countries)
+    encoded = hash_pii(values, PiiType.ZIP, countries.dictionary_encode())
+    assert encoded.hashes.equals(plain.hashes)
+    assert encoded.reasons.equals(plain.reasons)
+    assert encoded.passed_through == plain.passed_through
+
+
 def test_gb_and_uk_are_one_country():
     values = pa.array(["10 Downing Street", "07911 123456"])
     for pii_type in (PiiType.ADDRESS, PiiType.PHONE, PiiType.STATE, PiiType.ZIP):
