@@ -1,36 +1,34 @@
-"""Dataset definition (one AMC dataset as YAML) and segment (one audience as YAML) libraries.
+"""Dataset definitions (one AMC dataset as YAML), segments (one audience as YAML), the AMC
+instances they name, and the catalog that loads and cross-checks them together.
 
 No Dagster here: the Dagster layer wraps these (column schema metadata, checks, assets).
 """
 
-from adu_pipeline.dataset.amc_body import add_column_body, column_body, create_body
-from adu_pipeline.dataset.diff import DatasetDiff, definition_diff
+from adu_pipeline.dataset.amc_body import column_body
+from adu_pipeline.dataset.catalog import Catalog, load_catalog
+from adu_pipeline.dataset.columns import ColumnDefinition
+from adu_pipeline.dataset.errors import DefinitionError
+from adu_pipeline.dataset.instances import InstanceDefinition, load_instances
 from adu_pipeline.dataset.loader import load_definition, parse_definition
-from adu_pipeline.dataset.model import ColumnDefinition, DatasetDefinition, DefinitionError
-from adu_pipeline.dataset.segments import (
-    Segment,
-    TimeWindow,
-    load_segment,
-    load_segments,
-    segment_diff,
-)
+from adu_pipeline.dataset.model import DatasetDefinition, PipelineOptions
+from adu_pipeline.dataset.segments import Segment, TimeWindow, load_segment, load_segments
 
 __all__ = [
+    "Catalog",
     "ColumnDefinition",
     "DatasetDefinition",
-    "DatasetDiff",
     "DefinitionError",
+    "InstanceDefinition",
+    "PipelineOptions",
     "Segment",
     "TimeWindow",
-    "add_column_body",
     "column_body",
-    "create_body",
-    "definition_diff",
+    "load_catalog",
     "load_definition",
+    "load_instances",
     "load_segment",
     "load_segments",
     "parse_definition",
-    "segment_diff",
 ]
 
 

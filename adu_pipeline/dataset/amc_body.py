@@ -1,19 +1,10 @@
-"""The AMC request bodies derived from a definition (CreateDataSet, AddColumnToDataSet)."""
+"""The AMC `Column` object of a column definition (CreateDataSet, AddColumnToDataSet)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from adu_pipeline.dataset.model import ColumnDefinition, DatasetDefinition
-
-DEFAULT_PERIOD = "P1D"  # AMC's default partition granularity for FACT datasets
-
-
-def effective_period(defn: DatasetDefinition) -> str | None:
-    """The period AMC will use: the declared one, P1D for FACT datasets without one, else none."""
-    if not defn.is_fact:
-        return None
-    return defn.period or DEFAULT_PERIOD
+from adu_pipeline.dataset.columns import ColumnDefinition
 
 
 def column_body(column: ColumnDefinition) -> dict[str, Any]:
@@ -37,20 +28,6 @@ def column_body(column: ColumnDefinition) -> dict[str, Any]:
     if column.consent_type:
         body["consentType"] = column.consent_type
     return body
-
-
-def create_body(defn: DatasetDefinition) -> dict[str, Any]:
-    """The CreateDataSet request body `{"dataSet": {...}}`, exactly per the ADU OpenAPI schema."""
-    data_set: dict[str, Any] = {"dataSetId": defn.id}
-    if defn.description:
-        data_set["description"] = defn.description
-    period = effective_period(defn)
-    if period:
-        data_set["period"] = period
-    if defn.country_code:
-        data_set["countryCode"] = defn.country_code
-    data_set["columns"] = [column_body(c) for c in defn.columns]
-    return {"dataSet": data_set}
 
 
 def add_column_body(column: ColumnDefinition) -> dict[str, Any]:

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pyarrow
 from pandera.errors import SchemaErrors
 
-from adu_pipeline.dataset.model import ColumnDefinition, DatasetDefinition
+from adu_pipeline.dataset.columns import ColumnDefinition
 
 HEX64 = r"[0-9a-f]{64}"
 COUNTRY = r"[A-Z]{2}"
@@ -39,13 +39,23 @@ for _data_type in ("STRING", "INTEGER", "LONG", "DECIMAL", "DATE", "TIMESTAMP"):
     CHECK_REASONS[f"type_{_data_type}"] = f"column type is not the output type of {_data_type}"
 
 
+class HasSchema(Protocol):
+    """A dataset definition, as far as validation needs one."""
+
+    def pandera_schema(self) -> pa.DataFrameSchema: ...
+
+
 def build_schema(
-    defn: DatasetDefinition, *, strict: bool = True, ordered: bool = True
+    dataset_id: str,
+    columns: Sequence[ColumnDefinition],
+    *,
+    strict: bool = True,
+    ordered: bool = True,
 ) -> pa.DataFrameSchema:
-    """Schema of `hashed_customers`: output types, nullability, hash and country formats."""
-    columns = {c.name: _column_schema(c) for c in defn.columns}
+    """Schema of a dataset's hashed output: output types, nullability, hash and country formats."""
+    schemas = {c.name: _column_schema(c) for c in columns}
     return pa.DataFrameSchema(
-        columns, strict=strict, ordered=ordered, name=f"{defn.id}_hashed", coerce=False
+        schemas, strict=strict, ordered=ordered, name=f"{dataset_id}_hashed", coerce=False
     )
 
 
@@ -223,7 +233,7 @@ def merge_summaries(first: dict[str, Any], second: dict[str, Any]) -> dict[str, 
     }
 
 
-def validate_frame(defn: DatasetDefinition, frame: pd.DataFrame) -> dict[str, Any]:
+def validate_frame(defn: HasSchema, frame: pd.DataFrame) -> dict[str, Any]:
     """Validate lazily (every failure found) and return a value-free result."""
     try:
         defn.pandera_schema().validate(frame, lazy=True)
@@ -239,11 +249,9 @@ def arrow_to_frame(table: pyarrow.Table) -> pd.DataFrame:
     return table.combine_chunks().to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def columns_for_metadata(defn: DatasetDefinition) -> list[dict[str, str]]:
+def columns_for_metadata(columns: Sequence[ColumnDefinition]) -> list[dict[str, str]]:
     """name/type/description per output column, ready for Dagster's TableColumn(**d)."""
-    return [
-        {"name": c.name, "type": c.data_type, "description": _describe(c)} for c in defn.columns
-    ]
+    return [{"name": c.name, "type": c.data_type, "description": _describe(c)} for c in columns]
 
 
 def _describe(column: ColumnDefinition) -> str:

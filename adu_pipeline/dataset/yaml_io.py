@@ -1,14 +1,16 @@
-"""Reading the YAML files users write: strict (duplicate keys are errors) and value-free errors."""
+"""YAML reading for definitions: strict (duplicate keys are errors) and value-free errors."""
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
-from adu_pipeline.dataset.model import DefinitionError
+from adu_pipeline.dataset.errors import DefinitionError, problem_lines
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -48,22 +50,16 @@ def read_yaml_mapping(path: str | Path, kind: str) -> dict[str, Any]:
     return data
 
 
+def validate(model: type[M], data: dict[str, Any], path: object, kind: str) -> M:
+    """`model` from parsed YAML; every problem becomes one line of a DefinitionError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise DefinitionError(path, problem_lines(exc, model), kind) from None
+
+
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     problem = getattr(exc, "problem", None) or "malformed YAML"
     return f"YAML syntax error{where}: {problem}"
-
-
-def unknown_key_problems(prefix: str, data: dict[str, Any], allowed: set[str]) -> list[str]:
-    """One problem per key outside `allowed`, with a spelling suggestion when one is close."""
-    problems = []
-    for key in data:
-        if key in allowed:
-            continue
-        hint = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
-        if not hint:
-            hint = [a for a in allowed if a.lower() == str(key).replace("_", "").lower()]
-        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-        problems.append(f"{prefix}unknown key '{key}'{suggestion}")
-    return problems

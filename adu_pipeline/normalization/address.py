@@ -26,7 +26,7 @@ from adu_pipeline.normalization.buffers import (
     on_subset,
     to_numpy,
 )
-from adu_pipeline.normalization.fallback import exotic_pattern
+from adu_pipeline.normalization.names import exotic_pattern
 from adu_pipeline.normalization.tables import address_word_map
 from adu_pipeline.normalization.text import (
     Column,

@@ -5,7 +5,7 @@ import pyarrow.compute as pc
 
 from adu_pipeline.normalization import reference
 from adu_pipeline.normalization.buffers import byte_class, from_numpy, keep, on_subset, to_numpy
-from adu_pipeline.normalization.fallback import exotic_pattern
+from adu_pipeline.normalization.names import exotic_pattern
 from adu_pipeline.normalization.reasons import Reason
 from adu_pipeline.normalization.text import Column, lower, non_ascii, with_fallback
 

@@ -3,33 +3,24 @@
 The column functions use Arrow's case mappings and RE2 classes; Python's (the reference) can
 differ for a few hundred exotic characters (special-case upper casing like 'ﬁ' -> 'FI',
 Unicode-version gaps, CJK numerals counted as numeric). A value containing one of them goes
-through the scalar reference instead. The sets are precomputed in tables/fallback_chars.json;
-a test recomputes them so a Python or pyarrow upgrade can't make them stale silently.
+through the scalar reference instead. The sets are precomputed in tables/fallback_chars.json
+(read by `names.exotic_pattern`); this module computes them from the column functions, and a
+test recomputes them so a Python or pyarrow upgrade can't make them stale silently.
 Regenerate with: python -c "from adu_pipeline.normalization.fallback import write; write()"
 """
 
 import json
 import re
-from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_FILE = "fallback_chars.json"
+from adu_pipeline.normalization import address, email, names, reference, text
+from adu_pipeline.normalization.names import FALLBACK_FILE
+
 # Context-dependent lower-casing (final sigma) can't be seen one character at a time.
 _CONTEXTUAL = {"email": "Σ", "address": "Σσς"}
-
-
-@cache
-def exotic_pattern(field: str) -> str | None:
-    """An RE2 character class matching the field's fallback characters, or None."""
-    text = resources.files(__package__).joinpath("tables", _FILE).read_text(encoding="utf-8")
-    ranges = json.loads(text)["fields"].get(field, [])
-    if not ranges:
-        return None
-    return "[" + "".join(f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges) + "]"
 
 
 def _all_chars() -> list[str]:
@@ -42,8 +33,6 @@ def _differ(chars: list[str], python: list, arrow: list) -> set[str]:
 
 def compute() -> dict[str, list[list[int]]]:
     """Per field, the sorted code-point ranges where Python and Arrow disagree."""
-    from adu_pipeline.normalization import address, email, names, reference, text
-
     chars = _all_chars()
     arr = pa.array(chars, pa.string())
     sets: dict[str, set[str]] = {}
@@ -91,7 +80,7 @@ def _ranges(chars: set[str]) -> list[list[int]]:
 
 def write() -> Path:
     """Recompute and store the table next to the other normalization tables."""
-    path = Path(__file__).parent / "tables" / _FILE
+    path = Path(__file__).parent / "tables" / FALLBACK_FILE
     doc = {"about": "see adu_pipeline/normalization/fallback.py", "fields": compute()}
     path.write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
     return path

@@ -1,13 +1,16 @@
-"""FIRST_NAME / LAST_NAME, CITY and STATE over Arrow columns (API.md 5.2, 5.2a)."""
+"""FIRST_NAME / LAST_NAME, CITY and STATE over Arrow columns (API.md 5.2, 5.2a), and the lookup
+of the exotic characters that send a value to the scalar reference (shared with email and
+address; fallback.py computes the table from these column functions)."""
 
+import json
 from functools import cache
+from importlib import resources
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from adu_pipeline.normalization import reference
 from adu_pipeline.normalization.buffers import LOWER_ALNUM, keep, lengths, to_numpy
-from adu_pipeline.normalization.fallback import exotic_pattern
 from adu_pipeline.normalization.tables import state_map
 from adu_pipeline.normalization.text import (
     Column,
@@ -19,6 +22,18 @@ from adu_pipeline.normalization.text import (
 )
 
 _TRANSLITERATION = {"ß": "ss", "ä": "ae", "ö": "oe", "ü": "ue", "ø": "o", "æ": "ae"}
+FALLBACK_FILE = "fallback_chars.json"
+
+
+@cache
+def exotic_pattern(field: str) -> str | None:
+    """An RE2 character class matching the field's fallback characters (where Python and Arrow
+    disagree, see fallback.py), or None."""
+    text = resources.files(__package__).joinpath("tables", FALLBACK_FILE).read_text("utf-8")
+    ranges = json.loads(text)["fields"].get(field, [])
+    if not ranges:
+        return None
+    return "[" + "".join(f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges) + "]"
 
 
 def _keep_lower_alnum(lowered: pa.Array) -> Column:

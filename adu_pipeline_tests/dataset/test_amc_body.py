@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from adu_pipeline.dataset import add_column_body, load_definition
+from adu_pipeline.dataset import column_body, load_definition
 from adu_pipeline.normalization import PiiType
 from adu_pipeline_tests.dataset.openapi import ADU, errors
 
@@ -77,7 +77,34 @@ def test_fact_dataset_without_period_gets_amc_default(tmp_path):
     assert defn.period is None and defn.create_body()["dataSet"]["period"] == "P1D"
 
 
-def test_add_column_body_validates():
+def test_column_body_validates_as_an_added_column():
     defn = load_definition(DATASETS / "crm_customers.yaml")
-    body = add_column_body(defn.column("loyalty_tier"))
+    body = {"column": column_body(defn.column("loyalty_tier"))}
     assert errors(ADU, "AddColumnToDataSetRequestContent", body) == []
+
+
+def test_offline_conversions_is_a_fact_dataset_timed_by_the_order():
+    defn = load_definition(DATASETS / "offline_conversions.yaml")
+    event = defn.main_event_time
+    assert (event.name, event.data_type, event.source, event.nullable) == (
+        "order_time", "TIMESTAMP", "Order Time", False,
+    )  # fmt: skip
+    assert defn.is_fact and defn.update_strategy == "OVERLAP_REPLACE"
+    assert (defn.pipeline.landing, defn.pipeline.instances) == ("offline_conversions", ("us",))
+    assert {c.hashed_pii for c in defn.pii_columns} == {PiiType.EMAIL, PiiType.PHONE}
+    types = {c.name: (c.data_type, c.column_type) for c in defn.columns}
+    assert types["order_id"] == ("STRING", "DIMENSION")
+    assert types["order_value"] == ("DECIMAL", "METRIC")
+    assert types["currency"] == ("STRING", "DIMENSION")
+    data_set = defn.create_body()["dataSet"]
+    assert data_set["period"] == "P1D"
+    assert data_set["columns"][0] == {
+        "name": "order_time", "dataType": "TIMESTAMP", "columnType": "DIMENSION",
+        "nullable": False, "description": "When the order was placed (UTC)",
+        "isMainEventTime": True,
+    }  # fmt: skip
+
+
+def test_the_pipeline_block_is_never_sent_to_amc():
+    for path in SHIPPED:
+        assert "pipeline" not in load_definition(path).create_body()["dataSet"], path.name

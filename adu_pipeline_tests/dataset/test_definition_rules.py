@@ -76,28 +76,28 @@ def test_error_is_an_adu_error_naming_the_file_and_each_problem(tmp_path):
         load_definition(path)
     message = str(info.value)
     assert message.startswith(f"{path}: invalid dataset definition (2 problems): ")
-    assert "id 'Bad-Id' must match ^[a-z0-9_]+$" in message
-    assert "column 'email': an identity column must have dataType STRING, not LONG" in message
+    assert "id: 'Bad-Id' must match ^[a-z0-9_]+$" in message
+    assert "columns[1].dataType: an identity column must be STRING, not LONG" in message
     assert "\n" not in message
 
 
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (variant(id=None), "id is required"),
-        (variant(id="Customers"), "id 'Customers' must match ^[a-z0-9_]+$"),
-        (variant(id="crm customers"), "id 'crm customers' must match ^[a-z0-9_]+$"),
-        (variant(id="list"), "id must not be 'list' (AMC reserves it for the list operation)"),
-        (variant(id=42), "id must be a string"),
-        (variant(description="x" * 256), "description has 256 characters; AMC allows at most 255"),
-        (variant(columns=None), "columns is required and must be a non-empty list"),
-        (variant(columns=[]), "columns is required and must be a non-empty list"),
-        (variant(period="P1W"), "period 'P1W' must be one of PT1H, P1D, P1M"),
-        (variant(countryCode="us"), "countryCode 'us' must be an ISO-3166 alpha-2 code"),
-        (variant(countryCode="USA"), "countryCode 'USA' must be an ISO-3166 alpha-2 code"),
-        (variant(countryCode="UK"), "countryCode 'UK' is not ISO-3166: use 'GB'"),
-        (variant(countryCode=False), "countryCode must be a string (quote it"),
-        (variant(countryCode="BR"), "countryCode 'BR' has no PII normalization rules here"),
+        (variant(id=None), "id: required"),
+        (variant(id="Customers"), "id: 'Customers' must match ^[a-z0-9_]+$"),
+        (variant(id="crm customers"), "id: 'crm customers' must match ^[a-z0-9_]+$"),
+        (variant(id="list"), "id: must not be 'list' (AMC reserves it for the list operation)"),
+        (variant(id=42), "id: must be a string"),
+        (variant(description="x" * 256), "description: has 256 characters; AMC allows at most 255"),
+        (variant(columns=None), "columns: required"),
+        (variant(columns=[]), "columns: must be a non-empty list"),
+        (variant(period="P1W"), "period: 'P1W' must be one of PT1H, P1D, P1M"),
+        (variant(countryCode="us"), "countryCode: 'us' must be an ISO-3166 alpha-2 code"),
+        (variant(countryCode="USA"), "countryCode: 'USA' must be an ISO-3166 alpha-2 code"),
+        (variant(countryCode="UK"), "countryCode: 'UK' is not ISO-3166: use 'GB'"),
+        (variant(countryCode=False), "countryCode: must be a string (quote it"),
+        (variant(countryCode="BR"), "countryCode: 'BR' has no PII normalization rules here"),
         (variant(tablename="x"), "unknown key 'tablename'"),
         (variant(country_code="US"), "unknown key 'country_code' (did you mean 'countryCode'?)"),
     ],
@@ -112,63 +112,69 @@ def test_dataset_level_rules(tmp_path, data, expected):
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (with_column(1, name=None), "column #2: name is required"),
-        (with_column(1, name="e-mail"), "column 'e-mail': name must start with a letter or '_'"),
-        (with_column(1, name="user_id"), "column 'user_id': name 'user_id' is reserved"),
-        (with_column(1, dataType=None), "column 'email': dataType is required"),
-        (with_column(1, dataType="TEXT"), "column 'email': dataType 'TEXT' must be one of"),
-        (with_column(3, columnType=None), "column 'spend': columnType is required"),
-        (with_column(3, columnType="MEASURE"), "column 'spend': columnType 'MEASURE' must be"),
-        (with_column(1, hashedPii="SSN"), "column 'email': hashedPii 'SSN' must be one of"),
-        (with_column(1, hashedPii="COUNTRY_CODE"), "hashedPii COUNTRY_CODE is not supported"),
+        (with_column(1, name=None), "columns[1].name: required"),
+        (with_column(1, name="e-mail"), "columns[1].name: must start with a letter or '_'"),
+        (with_column(1, name="user_id"), "columns[1].name: 'user_id' is reserved"),
+        (with_column(1, dataType=None), "columns[1].dataType: required (one of STRING"),
+        (with_column(1, dataType="TEXT"), "columns[1].dataType: 'TEXT' must be one of"),
+        (
+            with_column(3, columnType=None),
+            "columns[3].columnType: required (one of DIMENSION, METRIC)",
+        ),
+        (with_column(3, columnType="MEASURE"), "columns[3].columnType: 'MEASURE' must be"),
+        (with_column(1, hashedPii="SSN"), "columns[1].hashedPii: 'SSN' must be one of"),
+        (
+            with_column(1, hashedPii="COUNTRY_CODE"),
+            "columns[1].hashedPii: COUNTRY_CODE is not supported",
+        ),
         (
             with_column(1, externalIdentity="MAID"),
-            "column 'email': hashedPii and externalIdentity are mutually exclusive",
+            "columns[1]: hashedPii and externalIdentity are mutually exclusive",
         ),
         (
             with_column(1, hashedPii=None, externalIdentity="UID2"),
-            "column 'email': externalIdentity 'UID2' must be one of",
+            "columns[1].externalIdentity: 'UID2' must be one of",
         ),
         (
             with_column(1, dataType="LONG"),
-            "column 'email': an identity column must have dataType STRING, not LONG",
+            "columns[1].dataType: an identity column must be STRING, not LONG",
         ),
         (
             with_column(1, columnType="METRIC"),
-            "column 'email': an identity column must have columnType DIMENSION, not METRIC",
+            "columns[1].columnType: an identity column must be DIMENSION, not METRIC",
         ),
         (
             with_column(0, dataType="STRING"),
-            "column 'export_date': isMainEventTime needs dataType DATE or TIMESTAMP, not STRING",
+            "columns[0].dataType: the main event time must be DATE or TIMESTAMP, not STRING",
         ),
-        (with_column(1, nullable="yes"), "column 'email': nullable must be true or false"),
-        (with_column(2, isCountryCode="true"), "column 'country_code': isCountryCode must be"),
+        (with_column(1, nullable="yes"), "columns[1].nullable: must be true or false"),
+        (with_column(2, isCountryCode="true"), "columns[2].isCountryCode: must be true or false"),
         (
             with_column(2, dataType="INTEGER"),
-            "column 'country_code': a country code column must have dataType STRING",
+            "columns[2].dataType: a country code column must be STRING",
         ),
         (
             with_column(1, isCountryCode=True),
-            "column 'email': a country code column cannot also be an identity column",
+            "columns[1]: a country code column cannot also be an identity column",
         ),
-        (with_column(3, consentType="ACS"), "column 'spend': consentType 'ACS' must be one of"),
-        (with_column(3, consentType="TCF"), "column 'spend': a consent column must have dataType"),
-        (with_column(1, source=None), "column 'email': source is required"),
-        (with_column(1, source="  "), "column 'email': source must be a non-empty string"),
-        (with_column(1, description=["x"]), "column 'email': description must be a string"),
+        (with_column(3, consentType="ACS"), "columns[3].consentType: 'ACS' must be one of"),
+        (with_column(3, consentType="TCF"), "columns[3].dataType: a consent column must be STRING"),
+        (with_column(1, source=None), "columns[1].source: required (the CRM export column"),
+        (with_column(1, source="  "), "columns[1].source: must be a non-empty string"),
+        (with_column(1, description=["x"]), "columns[1].description: must be a string"),
         (
             with_column(1, isMainUserId=True),
-            "column 'email': isMainUserId is not allowed in an upload definition",
+            "columns[1].isMainUserId: not allowed in an upload definition",
         ),
         (
             with_column(1, isMainUserIdType=True),
-            "column 'email': isMainUserIdType is not allowed in an upload definition",
+            "columns[1].isMainUserIdType: not allowed in an upload definition",
         ),
         (
             with_column(1, data_type="STRING"),
-            "column 'email': unknown key 'data_type' (did you mean 'dataType'?)",
+            "columns[1]: unknown key 'data_type' (did you mean 'dataType'?)",
         ),
-        (with_column(1, requiresOneWayHashing=True), "column 'email': unknown key"),
+        (with_column(1, requiresOneWayHashing=True), "columns[1]: unknown key"),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
@@ -195,7 +201,7 @@ TCF = {"name": "tcf", "source": "TCF", "dataType": "STRING", "columnType": "DIME
             cross(
                 [{"name": "email", "source": "E2", "dataType": "STRING", "columnType": "DIMENSION"}]
             ),
-            "column 'email': name is used by 2 columns",
+            "columns[4].name: 'email' is also the name of columns[1]",
         ),
         (
             cross(
@@ -208,7 +214,7 @@ TCF = {"name": "tcf", "source": "TCF", "dataType": "STRING", "columnType": "DIME
                     }
                 ]
             ),
-            "columns email, email2: share the source 'Email'",
+            "columns[4].source: 'Email' is also the source of columns[1]",
         ),
         (
             cross(
@@ -221,7 +227,8 @@ TCF = {"name": "tcf", "source": "TCF", "dataType": "STRING", "columnType": "DIME
                     }
                 ]
             ),
-            "only one column may have isMainEventTime: true (found export_date, ts)",
+            "columns[4].isMainEventTime: only one column may have isMainEventTime: true "
+            "(columns[0]",
         ),
         (
             cross(
@@ -235,13 +242,13 @@ TCF = {"name": "tcf", "source": "TCF", "dataType": "STRING", "columnType": "DIME
                     }
                 ]
             ),
-            "only one column may have isCountryCode: true (found country_code, country2)",
+            "columns[4].isCountryCode: only one column may have isCountryCode: true (columns[2]",
         ),
         (
             cross([TCF, {**TCF, "name": "tcf2", "source": "TCF2"}]),
-            "consentType TCF is used by columns tcf, tcf2",
+            "columns[5].consentType: TCF is also used by columns[4]",
         ),
-        (cross(period="PT1H"), "period PT1H needs a TIMESTAMP main event time"),
+        (cross(period="PT1H"), "period: PT1H needs a TIMESTAMP main event time"),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
@@ -256,7 +263,7 @@ def test_period_only_for_fact_datasets(tmp_path):
     data["columns"] = data["columns"][1:]  # drop the main event time: a DIMENSION dataset
     problems = problems_of(tmp_path, data)
     assert problems == [
-        "period is only allowed for FACT datasets (a column with isMainEventTime: true); "
+        "period: only allowed for FACT datasets (a column with isMainEventTime: true); "
         "leave it out for a DIMENSION dataset"
     ]
     del data["period"]
@@ -274,7 +281,7 @@ def test_country_code_needs_identity_columns(tmp_path):
     data["columns"] = [c for c in data["columns"] if "hashedPii" not in c]
     data["columns"][1].pop("isCountryCode")
     assert problems_of(tmp_path, data) == [
-        "countryCode is only allowed when the dataset has identity columns "
+        "countryCode: only allowed when the dataset has identity columns "
         "(hashedPii or externalIdentity)"
     ]
 
@@ -287,7 +294,7 @@ def test_at_most_100_columns(tmp_path):
     assert load_definition(write(tmp_path, cross(extra))).columns[-1].name == "c95"
     extra.append({"name": "c96", "source": "C96", "dataType": "STRING", "columnType": "DIMENSION"})
     assert problems_of(tmp_path, cross(extra)) == [
-        "columns has 101 entries; AMC allows at most 100"
+        "columns: has 101 entries; AMC allows at most 100"
     ]
 
 
@@ -298,10 +305,10 @@ def test_all_violations_are_reported_together(tmp_path):
     problems = problems_of(tmp_path, data)
     assert len(problems) == 5
     assert any("unknown key 'surprise'" in p for p in problems)
-    assert any(p.startswith("id must not be 'list'") for p in problems)
-    assert any(p.startswith("period 'P2D'") for p in problems)
-    assert any(p.startswith("column 'email':") for p in problems)
-    assert any(p.startswith("column 'spend':") for p in problems)
+    assert any(p.startswith("id: must not be 'list'") for p in problems)
+    assert any(p.startswith("period: 'P2D'") for p in problems)
+    assert any(p.startswith("columns[1].dataType:") for p in problems)
+    assert any(p.startswith("columns[3].columnType:") for p in problems)
 
 
 def test_unreadable_files_are_definition_errors(tmp_path):
