@@ -13,9 +13,9 @@ SUBCOMMANDS = {
     "hash": "adu_pipeline.hashing.cli",
     "amc": "adu_pipeline.amc.cli",
     "emulator": "adu_pipeline.emulator.cli",
-    "local": "adu_pipeline.local_stack",
-    "demo": "adu_pipeline.demo",
-    "dev": "adu_pipeline.dev",
+    "local": "adu_pipeline.local.stack",
+    "demo": "adu_pipeline.local.demo",
+    "dev": "adu_pipeline.local.dev",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adu_pipeline.errors import AduError
-from adu_pipeline.local_stack import LocalStack, reset_local_state
+from adu_pipeline.local.stack import LocalStack, reset_local_state
 
 
 def test_reset_refuses_while_the_stack_runs_and_clears_once_stopped(tmp_path):

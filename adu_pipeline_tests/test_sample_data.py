@@ -16,7 +16,7 @@ import pytest
 
 from adu_pipeline.dataset import load_definition
 from adu_pipeline.normalization import canonical_country
-from adu_pipeline.sample_data import (
+from adu_pipeline.local.sample_data import (
     BAD_PHONES,
     CHUNK_ROWS,
     EXPORT_COLUMNS,

@@ -1,4 +1,4 @@
-"""Throughput and peak memory of the synthetic CRM export generator (adu_pipeline.sample_data).
+"""Throughput and peak memory of the synthetic CRM export generator (adu_pipeline.local.sample_data).
 
     .venv/bin/python benchmarks/sample_export_throughput.py --rows 1000000
     .venv/bin/python benchmarks/sample_export_throughput.py --rows 5000000 --gzip-only
@@ -20,7 +20,7 @@ from pathlib import Path
 
 CHILD = """
 import datetime as dt, resource, sys, time
-from adu_pipeline.sample_data import write_sample_export
+from adu_pipeline.local.sample_data import write_sample_export
 path, rows = sys.argv[1], int(sys.argv[2])
 wall, cpu = time.perf_counter(), time.process_time()
 write_sample_export(path, rows, seed=1, export_date=dt.date(2025, 3, 1), unique_ids=True)

@@ -1,5 +1,7 @@
-"""A real pipeline per test: temp Dagster instance, temp landing/output folders, resources
-pointing at the real local stack (moto's S3 server and the AMC emulator over HTTP)."""
+"""A real pipeline per test: temp Dagster instance, temp project folders, definitions loaded the
+way `dagster dev` loads them (load_from_defs_folder, settings from the environment), pointing at
+the real local stack (moto's S3 server and the AMC emulator over HTTP, serving the instances of
+the test's instances.yaml)."""
 
 from __future__ import annotations
 
@@ -12,105 +14,159 @@ from typing import Any
 
 import dagster as dg
 import pytest
+import yaml
 
-from adu_pipeline.definitions import build_definitions
-from adu_pipeline.defs.driver import SensorDriver
-from adu_pipeline.defs.environments import local_resources
-from adu_pipeline.defs.landing import landing_name
-from adu_pipeline.defs.project import project_dir
-from adu_pipeline.defs.sensors import AMC_AUDIENCE, AMC_UPLOAD, initial_cursor
-from adu_pipeline.sample_data import write_sample_export
+from adu_pipeline.emulator.config import EmulatorConfig
+from adu_pipeline.lib import keys
+from adu_pipeline.lib.build import project_definitions
+from adu_pipeline.lib.status_sensors import initial_cursor
+from adu_pipeline.local.conversions import write_conversions_export
+from adu_pipeline.local.driver import SensorDriver
+from adu_pipeline.local.sample_data import write_sample_export
+from adu_pipeline.local.stack import instances_for_emulator
+from adu_pipeline.settings import load_settings
+from adu_pipeline.staging.landing import landing_name
 
-REPO_DATA = project_dir() / "data"
+REPO = Path(__file__).resolve().parents[2]
+REPO_DATA = REPO / "data"
 
 
 @dataclass
 class Pipeline:
     root: Path
+    datasets: Path
+    segments: Path
+    instances_path: Path
     landing: Path
     output: Path
-    segments: Path
     home: Path
     instance: dg.DagsterInstance
-    resources: dict[str, Any]
-    defs: dg.Definitions
     emulator: Any
     s3_client: Any
     bucket: str
+    monkeypatch: pytest.MonkeyPatch
+
+    @property
+    def project(self):
+        return project_definitions(load_settings())
+
+    @property
+    def defs(self) -> dg.Definitions:
+        from adu_pipeline.definitions import defs
+
+        return defs()
 
     def write_export(self, day: dt.date, rows: int, seed: int = 7, ext: str = ".csv") -> Path:
-        path = self.landing / landing_name(day, ext)
+        path = self.landing / landing_name("crm_export", day, ext)
         write_sample_export(path, rows, seed=seed, export_date=day)
         return path
 
+    def write_conversions(self, day: dt.date, rows: int, seed: int = 7) -> Path:
+        path = self.landing / landing_name("offline_conversions", day)
+        return write_conversions_export(path, rows, seed=seed, export_date=day)
+
+    def setenv(self, **values: str) -> None:
+        for name, value in values.items():
+            self.monkeypatch.setenv(name, value)
+
     def driver(self) -> SensorDriver:
         driver = SensorDriver(self.defs, self.instance, quiet=True)
-        driver.cursors["amc_upload_status"] = initial_cursor(self.instance, AMC_UPLOAD)
-        driver.cursors["amc_audience_status"] = initial_cursor(self.instance, AMC_AUDIENCE)
+        uploads = [keys.upload(p.id, i.key) for p in self.project.plans for i in p.instances]
+        driver.cursors["amc_upload_status"] = initial_cursor(self.instance, uploads)
+        driver.cursors["amc_audience_status"] = initial_cursor(self.instance, [keys.AUDIENCE])
         return driver
 
-    def amc_client(self):
-        return self.resources["amc"].client(budget_seconds=20)
+    def amc_client(self, instance_key: str = "us"):
+        instance = self.project.catalog.instances[instance_key]
+        return self.defs.resources["amc"].client(instance, budget_seconds=20)
 
     def s3_keys(self) -> list[str]:
         listing = self.s3_client.list_objects_v2(Bucket=self.bucket)
         return sorted(o["Key"] for o in listing.get("Contents", []))
 
-    def rebuild(self, **settings: Any) -> None:
-        """New resources (e.g. other thresholds) on the same stack and instance."""
-        self.resources = make_resources(self, **settings)
-        self.defs = build_definitions(self.resources)
+
+def keep_datasets(folder: Path, wanted: dict[str, list[str]]) -> None:
+    """Copy the repo's dataset files named in `wanted`, sending each to the given instances."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for dataset_id, instances in wanted.items():
+        data = yaml.safe_load((REPO_DATA / "datasets" / f"{dataset_id}.yaml").read_text())
+        data.setdefault("pipeline", {})["instances"] = instances
+        (folder / f"{dataset_id}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def make_resources(p: Pipeline, **settings: Any) -> dict[str, Any]:
-    values = {
-        "landing_dir": str(p.landing),
-        "output_dir": str(p.output),
-        "segments_dir": str(p.segments),
-        "min_projected_audience": 10,
-        "min_identifier_share": 0.5,
-    }
-    values.update(settings)
-    return local_resources(
-        p.s3_client.meta.endpoint_url,
-        p.emulator.url,
-        bucket=p.bucket,
-        environ={},
-        amc_credentials={
-            "client_id": p.emulator.client_id,
-            "client_secret": p.emulator.client_secret,
-            "refresh_token": p.emulator.refresh_token,
-        },
-        **values,
-    )
+def make_pipeline(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    emulator_factory: Any,
+    s3_client: Any,
+    s3_bucket: str,
+    *,
+    datasets: dict[str, list[str]],
+    segments: tuple[str, ...],
+) -> Pipeline:
+    instances_path = tmp_path / "instances.yaml"
+    shutil.copy(REPO_DATA / "instances.yaml", instances_path)
+    from adu_pipeline.dataset import load_instances
 
-
-@pytest.fixture
-def pipeline(tmp_path: Path, emulator, s3_client, s3_bucket) -> Iterator[Pipeline]:
-    """Only the loyal_customers segment (every matched user), so small exports pass 2,000."""
-    segments = tmp_path / "segments"
-    segments.mkdir()
-    shutil.copy(REPO_DATA / "segments" / "loyal_customers.yaml", segments)
+    config = EmulatorConfig.from_instances(instances_for_emulator(load_instances(instances_path)))
+    emulator = emulator_factory.start(config=config)
+    keep_datasets(tmp_path / "datasets", datasets)
+    (tmp_path / "segments").mkdir()
+    for name in segments:
+        shutil.copy(REPO_DATA / "segments" / f"{name}.yaml", tmp_path / "segments")
     home = tmp_path / "dagster_home"
     home.mkdir()
     instance = dg.DagsterInstance.local_temp(str(home), overrides={"telemetry": {"enabled": False}})
     p = Pipeline(
         root=tmp_path,
+        datasets=tmp_path / "datasets",
+        segments=tmp_path / "segments",
+        instances_path=instances_path,
         landing=tmp_path / "landing",
         output=tmp_path / "output",
-        segments=segments,
         home=home,
         instance=instance,
-        resources={},
-        defs=None,  # type: ignore[arg-type]
         emulator=emulator,
         s3_client=s3_client,
         bucket=s3_bucket,
+        monkeypatch=monkeypatch,
     )
     p.landing.mkdir()
-    p.rebuild()
+    p.setenv(
+        ADU_ENV="local",
+        ADU_DATASETS_DIR=str(p.datasets),
+        ADU_SEGMENTS_DIR=str(p.segments),
+        ADU_INSTANCES=str(instances_path),
+        ADU_LANDING_DIR=str(p.landing),
+        ADU_OUTPUT_DIR=str(p.output),
+        ADU_LOCAL_S3_PORT=s3_client.meta.endpoint_url.rsplit(":", 1)[1],
+        ADU_LOCAL_AMC_PORT=str(emulator.port),
+        ADU_S3_BUCKET=s3_bucket,
+        ADU_MIN_PROJECTED_AUDIENCE="10",
+        ADU_MIN_IDENTIFIER_SHARE="0.5",
+        ADU_AMC_CLIENT_ID=emulator.client_id,
+        ADU_AMC_CLIENT_SECRET=emulator.client_secret,
+        ADU_AMC_REFRESH_TOKEN=emulator.refresh_token,
+        DAGSTER_HOME=str(home),
+    )
+    return p
+
+
+@pytest.fixture
+def pipeline(tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket) -> Iterator[Pipeline]:
+    """crm_customers to instance us only, and the loyal_customers segment (every matched user),
+    so small exports pass AMC's 2,000 minimum."""
+    p = make_pipeline(
+        tmp_path,
+        monkeypatch,
+        emulator_factory,
+        s3_client,
+        s3_bucket,
+        datasets={"crm_customers": ["us"]},
+        segments=("loyal_customers",),
+    )
     yield p
-    instance.dispose()
+    p.instance.dispose()
 
 
 def recent_day(days_ago: int = 1) -> dt.date:
@@ -123,8 +179,9 @@ def metadata_values(event: Any) -> dict[str, Any]:
 
 
 def materializations(result: dg.ExecuteInProcessResult, key: str) -> list[dict[str, Any]]:
+    asset_key = dg.AssetKey.from_user_string(key)
     return [
         metadata_values(e.materialization)
         for e in result.get_asset_materialization_events()
-        if e.materialization.asset_key == dg.AssetKey(key)
+        if e.materialization.asset_key == asset_key
     ]

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from adu_pipeline.defs.quality import iter_batches
+from adu_pipeline.staging.quality import iter_batches
 
 FORMATS = {"csv_gz": ".csv.gz", "parquet": ".parquet"}
 MIN_SLICE_ROWS = 50

@@ -60,9 +60,9 @@ def _child_setup() -> None:
 
 
 def _handler(args: argparse.Namespace) -> int:
-    from adu_pipeline.defs import project
-    from adu_pipeline.demo import dagster_home
-    from adu_pipeline.local_stack import LocalStack, describe, local_ports
+    from adu_pipeline.local.demo import dagster_home
+    from adu_pipeline.local.stack import LocalStack, describe, local_ports
+    from adu_pipeline.settings import load_settings
 
     s3_port, amc_port = local_ports()
     home = dagster_home()
@@ -76,7 +76,7 @@ def _handler(args: argparse.Namespace) -> int:
         print(f"DAGSTER_HOME {home}; Dagster UI on http://127.0.0.1:{args.ui_port}", flush=True)
         process = subprocess.Popen(
             dagster_command(args.ui_port),
-            cwd=project.project_dir(),
+            cwd=load_settings().project_dir,
             env=env,
             process_group=0,  # our own group: _stop reaches every process dagster dev starts
             preexec_fn=_child_setup,

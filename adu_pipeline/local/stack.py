@@ -20,46 +20,47 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 
-from adu_pipeline.defs import project  # paths only: adu_pipeline.defs.project imports no Dagster
 from adu_pipeline.errors import AduError, InputError
+from adu_pipeline.settings import LOCAL_BUCKET, load_settings
+from adu_pipeline.staging.s3 import ensure_bucket
 
 LOCAL_DIR = "data/.local"
 HOST = "127.0.0.1"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-DEFAULT_S3_PORT = 9573
-DEFAULT_AMC_PORT = 9574
-LOCAL_BUCKET = "adu-local"
 LOCAL_REGION = "us-east-1"
 LOCAL_AWS_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 def local_ports(environ: Mapping[str, str] | None = None) -> tuple[int, int]:
     """(S3, AMC) ports of `adu local up` / `adu dev`: ADU_LOCAL_S3_PORT / ADU_LOCAL_AMC_PORT."""
-    source = os.environ if environ is None else environ
-    ports = []
-    for name, default in (
-        ("ADU_LOCAL_S3_PORT", DEFAULT_S3_PORT),
-        ("ADU_LOCAL_AMC_PORT", DEFAULT_AMC_PORT),
-    ):
-        raw = source.get(name, "").strip()
-        try:
-            ports.append(int(raw) if raw else default)
-        except ValueError:
-            raise InputError(f"{name} must be a whole number") from None
-    return ports[0], ports[1]
-
-
-def ensure_bucket(client: Any, bucket: str) -> None:
-    try:
-        client.head_bucket(Bucket=bucket)
-    except ClientError:
-        client.create_bucket(Bucket=bucket)
+    settings = load_settings(environ)
+    return settings.local_s3_port, settings.local_amc_port
 
 
 def local_dir() -> Path:
-    return project.resolve(LOCAL_DIR)
+    return load_settings().resolve(LOCAL_DIR)
+
+
+def instances_for_emulator(instances: Any) -> list[dict[str, Any]]:
+    """Plain descriptions of the instances the emulator serves (from data/instances.yaml)."""
+    return [
+        {
+            "instance_id": i.instance_id,
+            "account_id": i.account_id,
+            "marketplace_id": i.marketplace_id,
+            "dsp_advertisers": list(i.dsp_advertisers),
+            "region": i.region,
+            "description": i.description or "",
+        }
+        for i in instances
+    ]
+
+
+def project_instances() -> list[dict[str, Any]]:
+    from adu_pipeline.dataset import load_instances
+
+    return instances_for_emulator(load_instances(load_settings().instances_path))
 
 
 def _require_free_port(port: int, what: str, setting: str) -> None:
@@ -87,7 +88,10 @@ class LocalStack:
         amc_port: int = 0,
         bucket: str = LOCAL_BUCKET,
         step_seconds: float | None = None,
+        instances: list[dict[str, Any]] | None = None,
     ) -> None:
+        """`instances`: what the emulator serves (default: data/instances.yaml)."""
+        self.instances = project_instances() if instances is None else instances
         self.state_dir = Path(state_dir) if state_dir else local_dir() / "emulator"
         self.s3_port = s3_port
         self.amc_port = amc_port
@@ -100,6 +104,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         from moto.server import ThreadedMotoServer
 
+        from adu_pipeline.emulator.config import EmulatorConfig
         from adu_pipeline.emulator.server import EmulatorServer
 
         for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
@@ -120,6 +125,7 @@ class LocalStack:
             self.amc_port,
             self.state_dir,
             self.s3_endpoint_url,
+            config=EmulatorConfig.from_instances(self.instances),
             step_seconds=self.step_seconds,
         )
         try:
@@ -146,20 +152,13 @@ class LocalStack:
         )
 
     def env(self) -> dict[str, str]:
-        """What a Dagster process needs to use this stack (ADU_ENV=local reads these)."""
+        """What a Dagster process needs to use this stack (adu_pipeline.settings reads these)."""
         return {
             "ADU_ENV": "local",
             "ADU_LOCAL_S3_PORT": str(self.s3_port),
             "ADU_LOCAL_AMC_PORT": str(self.amc_port),
             "ADU_S3_BUCKET": self.bucket,
         }
-
-    def resources(self, **settings_overrides: Any) -> dict[str, Any]:
-        from adu_pipeline.defs.environments import local_resources
-
-        return local_resources(
-            self.s3_endpoint_url, self.amc_url, bucket=self.bucket, **settings_overrides
-        )
 
     def stop(self) -> None:
         if self.emulator is not None:

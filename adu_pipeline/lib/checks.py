@@ -1,8 +1,8 @@
-"""Asset checks. The three on hashed_customers are blocking: nothing leaves the machine unless
+"""Asset checks. The three on each hashed asset are blocking: nothing leaves the machine unless
 the schema holds, every hashed-PII value is 64 lowercase hex or null, and the data can match.
 
-They are evaluated inside the hashed_customers step (returned with its materialization) because
-they read the same local file; the AMC status checks are reported by the status sensors.
+They are evaluated inside the hashed step (returned with its materialization) because they read
+the same local file; the AMC status checks are reported by the status sensors.
 """
 
 from __future__ import annotations
@@ -12,43 +12,39 @@ from pathlib import Path
 import dagster as dg
 
 from adu_pipeline.dataset import DatasetDefinition
-from adu_pipeline.defs import quality
-from adu_pipeline.defs.resources import PipelineSettings
+from adu_pipeline.lib.keys import EGRESS_CHECK, READINESS_CHECK, SCHEMA_CHECK
+from adu_pipeline.settings import Settings
+from adu_pipeline.staging import quality
 
-HASHED = dg.AssetKey("hashed_customers")
-SCHEMA_CHECK = "schema_matches_definition"
-EGRESS_CHECK = "pii_egress_guard"
-READINESS_CHECK = "match_readiness"
-UPLOAD_CHECK = "amc_upload_succeeded"
-AUDIENCE_CHECK = "amc_audience_succeeded"
 
-hashed_customers_check_specs = [
-    dg.AssetCheckSpec(
-        SCHEMA_CHECK,
-        asset=HASHED,
-        blocking=True,
-        description="The hashed output matches the pandera schema derived from the definition.",
-    ),
-    dg.AssetCheckSpec(
-        EGRESS_CHECK,
-        asset=HASHED,
-        blocking=True,
-        description="Every hashed-PII value is 64 lowercase hex or null (no raw PII can leave).",
-    ),
-    dg.AssetCheckSpec(
-        READINESS_CHECK,
-        asset=HASHED,
-        blocking=True,
-        description=(
-            "Enough rows carry a usable identifier, and the projected audience clears AMC's "
-            "2,000-user minimum (thresholds from the settings resource)."
+def hashed_check_specs(asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            SCHEMA_CHECK,
+            asset=asset,
+            blocking=True,
+            description="The hashed output matches the pandera schema derived from the definition.",
         ),
-    ),
-]
+        dg.AssetCheckSpec(
+            EGRESS_CHECK,
+            asset=asset,
+            blocking=True,
+            description="Every hashed-PII value is 64 lowercase hex or null (no raw PII leaves).",
+        ),
+        dg.AssetCheckSpec(
+            READINESS_CHECK,
+            asset=asset,
+            blocking=True,
+            description=(
+                "Enough rows carry a usable identifier, and the projected audience clears AMC's "
+                "2,000-user minimum (ADU_MIN_IDENTIFIER_SHARE, ADU_MIN_PROJECTED_AUDIENCE)."
+            ),
+        ),
+    ]
 
 
 def evaluate_hashed_checks(
-    defn: DatasetDefinition, path: Path, settings: PipelineSettings
+    defn: DatasetDefinition, path: Path, settings: Settings
 ) -> tuple[list[dg.AssetCheckResult], dict[str, object]]:
     """The three check results, plus the readiness figures for the materialization's metadata."""
     schema = quality.schema_summary(defn, path)

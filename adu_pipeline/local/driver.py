@@ -45,6 +45,14 @@ class SensorDriver:
         )
         with context:
             data = sensor.evaluate_tick(context)
+        for request in data.dynamic_partitions_requests or []:  # before the runs that need them
+            if isinstance(request, dg.AddDynamicPartitionsRequest):
+                self.instance.add_dynamic_partitions(
+                    request.partitions_def_name, list(request.partition_keys)
+                )
+            else:
+                for key in request.partition_keys:
+                    self.instance.delete_dynamic_partition(request.partitions_def_name, key)
         for event in data.asset_events:
             self.instance.report_runless_asset_event(event)
         self.cursors[sensor_name] = data.cursor

@@ -1,1 +1,0 @@
-"""One module per asset, from the landing file to the live DSP audience."""

@@ -1,0 +1,128 @@
+"""amc_audience: one rule-based AMC audience per segment file (data/segments/*.yaml), live in DSP.
+
+Segments are dynamic partitions: the segments sensor adds a partition when a file appears, so no
+restart is needed, and reports (never deletes) the audience of a file that is removed. The client
+owns idempotency by name (`ensure_audience`): reuse, update a FAILED one in place, or fail with
+the diff when the segment changed (a successful audience cannot be edited at Amazon).
+"""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from adu_pipeline.amc import AmcApiError
+from adu_pipeline.errors import AduError
+from adu_pipeline.lib import keys
+from adu_pipeline.lib.catalog import scan_segments
+from adu_pipeline.lib.metadata import latest_metadata
+from adu_pipeline.lib.plan import DatasetPlan
+from adu_pipeline.lib.resources import AmcResource
+from adu_pipeline.lib.retries import AMC_RETRY_POLICY, amc_failure
+from adu_pipeline.settings import Settings
+
+segment_partitions = dg.DynamicPartitionsDefinition(name=keys.SEGMENT_PARTITIONS)
+
+
+def audience_asset(settings: Settings, catalog, plans: list[DatasetPlan]) -> dg.AssetsDefinition:
+    deps = [
+        dg.AssetDep(
+            keys.upload(plan.id, i.key),
+            partition_mapping=dg.AllPartitionMapping() if plan.partitioned else None,
+        )
+        for plan in plans
+        for i in plan.instances
+    ]
+
+    @dg.asset(
+        key=keys.AUDIENCE,
+        partitions_def=segment_partitions,
+        deps=deps,
+        group_name="audiences",
+        kinds={"amazon"},
+        owners=keys.OWNERS,
+        pool=keys.AMC_POOL,
+        retry_policy=AMC_RETRY_POLICY,
+        description=(
+            "A rule-based AMC audience per segment file: SQL over the datasets' matched users in "
+            "the segment's instance, activated for its DSP advertiser. Reused by name, never "
+            "duplicated, never deleted."
+        ),
+    )
+    def _audience(context: dg.AssetExecutionContext, amc: AmcResource) -> dg.MaterializeResult:
+        key = context.partition_key
+        scan = scan_segments(settings, catalog)
+        segment = scan.segments.get(key)
+        if segment is None:
+            problems = [
+                p for name, ps in scan.problems.items() if name.startswith(key + ".") for p in ps
+            ]
+            reason = "; ".join(problems) or f"no segment file {key}.yaml in {settings.segments_dir}"
+            raise dg.Failure(description=f"segment {key}: {reason}", allow_retries=False)
+        instance = catalog.instances[catalog.segment_instance_of(segment)]
+        body = segment.audience_body(datetime.now(UTC))
+        with amc.client(instance) as client:
+            try:
+                result = client.ensure_audience(body)
+            except AmcApiError as exc:
+                raise amc_failure(f"AMC audience {segment.name!r}", exc) from None
+            except AduError as exc:  # the audience in AMC differs from the segment
+                raise dg.Failure(description=f"segment {key}: {exc}", allow_retries=False) from None
+        audience = result.audience
+        context.log.info(f"audience {segment.name!r}: {result.action} {audience.audience_id}")
+        return dg.MaterializeResult(
+            metadata={
+                "audience_id": audience.audience_id,
+                "audience_name": segment.name,
+                "instance": instance.key,
+                "action": result.action,
+                "status": audience.status_raw,
+                "dsp_advertiser_id": segment.advertiser_id,
+                "created": int(result.action == "created"),
+                "updated": int(result.action == "updated"),
+            }
+        )
+
+    return _audience
+
+
+def audience_status_check(catalog) -> dg.AssetChecksDefinition:
+    """Reported by the amc_audience_status sensor; run by hand, it asks AMC about the newest."""
+
+    @dg.asset_check(
+        asset=keys.AUDIENCE,
+        name=keys.AUDIENCE_CHECK,
+        pool=keys.AMC_POOL,
+        description="The audience reached SUCCEEDED (size, DSP id); FAILED carries AMC's reason.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, amc: AmcResource) -> dg.AssetCheckResult:
+        newest = latest_metadata(context.instance, keys.AUDIENCE, None)
+        if newest is None:
+            return dg.AssetCheckResult(passed=False, description="no audience has been created yet")
+        instance = catalog.instances.get(str(newest.get("instance") or catalog.default_instance))
+        try:
+            with amc.client(instance, budget_seconds=20) as client:
+                audience = client.get_audience(str(newest["audience_id"]))
+        except AmcApiError as exc:
+            raise amc_failure("AMC audience status", exc) from None
+        return dg.AssetCheckResult(
+            passed=audience.status.is_success,
+            metadata={
+                "audience_id": audience.audience_id,
+                "status": audience.status_raw,
+                "audience_count": audience.audience_count or 0,
+                "dsp_audience_id": audience.dsp_audience_id or "",
+            },
+            description=audience.status_reason if audience.status.is_failure else None,
+        )
+
+    return _check
+
+
+audience_job = dg.define_asset_job(
+    keys.AUDIENCE_JOB,
+    selection=dg.AssetSelection.assets(keys.AUDIENCE)
+    - dg.AssetSelection.checks(dg.AssetCheckKey(keys.AUDIENCE, keys.AUDIENCE_CHECK)),
+    description="Create or reuse the AMC audience of one segment.",
+    executor_def=dg.in_process_executor,
+    partitions_def=segment_partitions,
+)

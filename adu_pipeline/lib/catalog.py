@@ -1,0 +1,78 @@
+"""The project's datasets, instances and segments as the Dagster layer sees them.
+
+Datasets and instances shape the asset graph, so a bad dataset or instances file stops the code
+location from loading, with one line per problem. Segments come and go while Dagster runs: they
+are read at each sensor tick and run, and a bad segment file is reported, never fatal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adu_pipeline.dataset import DefinitionError, load_catalog, load_segment
+from adu_pipeline.lib.plan import DatasetPlan
+from adu_pipeline.settings import Settings
+
+SEGMENT_SUFFIXES = (".yaml", ".yml")
+
+
+def project_catalog(settings: Settings) -> Any:
+    """Datasets and instances, validated together (segments are read separately)."""
+    return load_catalog(settings.datasets_dir, None, settings.instances_path)
+
+
+def dataset_plans(settings: Settings, catalog: Any | None = None) -> list[DatasetPlan]:
+    catalog = catalog or project_catalog(settings)
+    return [
+        DatasetPlan(
+            defn,
+            settings,
+            tuple(catalog.instances[k] for k in catalog.dataset_instances(dataset_id)),
+        )
+        for dataset_id, defn in catalog.datasets.items()
+    ]
+
+
+@dataclass
+class SegmentScan:
+    """The segment files now: those that load and fit the catalog, and what is wrong with the
+    others."""
+
+    segments: dict[str, Any] = field(default_factory=dict)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    def problem_lines(self) -> list[str]:
+        return [f"{name}: {p}" for name, problems in self.problems.items() for p in problems]
+
+
+def segment_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in SEGMENT_SUFFIXES and p.is_file())
+
+
+def scan_segments(settings: Settings, catalog: Any) -> SegmentScan:
+    scan = SegmentScan()
+    names: dict[tuple[str, str], str] = {}
+    for path in segment_files(settings.segments_dir):
+        try:
+            segment = load_segment(path)
+        except DefinitionError as exc:
+            scan.problems[path.name] = list(exc.problems)
+            continue
+        problems = list(catalog.check_segment(segment))
+        instance = catalog.segment_instance_of(segment)
+        other = names.setdefault((instance, segment.name), segment.key)
+        if other != segment.key:
+            problems.append(
+                f"audience name '{segment.name}' is also used by {other} in instance {instance}"
+            )
+        if segment.key in scan.segments:
+            problems.append(f"segment key {segment.key} is used by another file")
+        if problems:
+            scan.problems[path.name] = problems
+        else:
+            scan.segments[segment.key] = segment
+    return scan

@@ -1,0 +1,56 @@
+"""Names of assets, checks, jobs and pools: one place, so sensors and tests agree with the assets.
+
+Every dataset's assets are prefixed by its id (`crm_customers/hashed`); AMC-side assets add the
+instance key (`crm_customers/us/amc_upload`), since one dataset may go to several instances.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+AMC_POOL = "amc_api"
+OWNERS = ["team:marketing-data"]
+
+SCHEMA_CHECK = "schema_matches_definition"
+EGRESS_CHECK = "pii_egress_guard"
+READINESS_CHECK = "match_readiness"
+UPLOAD_CHECK = "amc_upload_succeeded"
+AUDIENCE_CHECK = "amc_audience_succeeded"
+
+AUDIENCE = dg.AssetKey(["audiences", "amc_audience"])
+AUDIENCE_JOB = "adu_audience_job"
+SEGMENT_PARTITIONS = "segments"
+
+
+def landing(dataset_id: str) -> dg.AssetKey:
+    return dg.AssetKey([dataset_id, "landing"])
+
+
+def hashed(dataset_id: str) -> dg.AssetKey:
+    return dg.AssetKey([dataset_id, "hashed"])
+
+
+def s3_object(dataset_id: str) -> dg.AssetKey:
+    return dg.AssetKey([dataset_id, "s3_object"])
+
+
+def amc_dataset(dataset_id: str, instance: str) -> dg.AssetKey:
+    return dg.AssetKey([dataset_id, instance, "amc_dataset"])
+
+
+def upload(dataset_id: str, instance: str) -> dg.AssetKey:
+    return dg.AssetKey([dataset_id, instance, "amc_upload"])
+
+
+def export_job(dataset_id: str) -> str:
+    return f"{dataset_id}_export_job"
+
+
+def schedule(dataset_id: str) -> str:
+    return f"{dataset_id}_daily_schedule"
+
+
+def upload_parts(key: dg.AssetKey) -> tuple[str, str]:
+    """(dataset id, instance key) of an amc_upload asset key."""
+    dataset_id, instance, _ = key.path
+    return dataset_id, instance

@@ -1,0 +1,113 @@
+"""Resources per environment: `s3` (dagster-aws S3Resource) and `amc` (Login with Amazon
+credentials; the instance a call goes to comes from data/instances.yaml, not from here).
+
+ADU_ENV=local points both at the loopback stack (`adu local up`, `adu dev`); prod uses real S3
+(boto3's credential chain) and the Amazon Ads API host of each instance's region. Credentials are
+`dg.EnvVar`s whenever they are set, so their values never enter run config, the UI or run storage;
+in prod a missing one is an error naming the variable, never a fall-back to local.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from pydantic import Field
+
+from adu_pipeline.amc import AmcClient, AmcConfig
+from adu_pipeline.amc.retry import RetryPolicy
+from adu_pipeline.errors import InputError
+from adu_pipeline.local.stack import HOST, LOCAL_AWS_KEYS, LOCAL_REGION
+from adu_pipeline.settings import Settings
+
+# A sensor tick must finish well inside Dagster's 60 s limit: its AMC calls share this budget.
+SENSOR_BUDGET_SECONDS = 20.0
+ASSET_BUDGET_SECONDS = 120.0
+
+CREDENTIALS = ("ADU_AMC_CLIENT_ID", "ADU_AMC_CLIENT_SECRET", "ADU_AMC_REFRESH_TOKEN")
+# The emulator accepts any non-empty credentials unless started with fixed ones.
+LOCAL_CREDENTIALS = {
+    "ADU_AMC_CLIENT_ID": "amzn1.application-oa2-client.local",
+    "ADU_AMC_CLIENT_SECRET": "local-secret",
+    "ADU_AMC_REFRESH_TOKEN": "Atzr|local-refresh-token",
+}
+
+
+class AmcResource(dg.ConfigurableResource):
+    """Login with Amazon credentials and host overrides; one client per instance and caller."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    base_url: str | None = Field(default=None, description="Override the region's API host.")
+    token_url: str | None = Field(default=None, description="Override the region's token URL.")
+    ads_account_id: str | None = None
+
+    def client(self, instance: Any, budget_seconds: float = ASSET_BUDGET_SECONDS) -> AmcClient:
+        """A client for one instance of data/instances.yaml; retries stay inside the budget."""
+        config = AmcConfig(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            refresh_token=self.refresh_token,
+            region=instance.region,
+            base_url=self.base_url or None,
+            token_url=self.token_url or None,
+            advertiser_id=instance.account_id,
+            marketplace_id=instance.marketplace_id,
+            instance_id=instance.instance_id,
+            ads_account_id=self.ads_account_id or None,
+        )
+        return AmcClient(config, retry=RetryPolicy(budget_seconds=budget_seconds, max_attempts=6))
+
+
+def resources_for(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    source = os.environ if environ is None else environ
+    return _local(settings, source) if settings.is_local else _prod(source)
+
+
+def _secret(source: Mapping[str, str], name: str, local_default: str | None = None) -> Any:
+    """An EnvVar when the variable is set (its value never stored), else the local default."""
+    if source.get(name, "").strip():
+        return dg.EnvVar(name)
+    return local_default
+
+
+def _local(settings: Settings, source: Mapping[str, str]) -> dict[str, Any]:
+    amc_url = f"http://{HOST}:{settings.local_amc_port}"
+    return {
+        "s3": S3Resource(
+            endpoint_url=f"http://{HOST}:{settings.local_s3_port}",
+            region_name=LOCAL_REGION,
+            **LOCAL_AWS_KEYS,
+        ),
+        "amc": AmcResource(
+            **{
+                field: _secret(source, name, LOCAL_CREDENTIALS[name])
+                for field, name in zip(
+                    ("client_id", "client_secret", "refresh_token"), CREDENTIALS, strict=True
+                )
+            },
+            base_url=amc_url,
+            token_url=f"{amc_url}/auth/o2/token",
+        ),
+    }
+
+
+def _prod(source: Mapping[str, str]) -> dict[str, Any]:
+    missing = [name for name in CREDENTIALS if not source.get(name, "").strip()]
+    if missing:
+        raise InputError(f"ADU_ENV=prod needs {', '.join(missing)}: set them (no local fall-back)")
+    return {
+        "s3": S3Resource(region_name=_secret(source, "ADU_S3_REGION")),
+        "amc": AmcResource(
+            client_id=dg.EnvVar("ADU_AMC_CLIENT_ID"),
+            client_secret=dg.EnvVar("ADU_AMC_CLIENT_SECRET"),
+            refresh_token=dg.EnvVar("ADU_AMC_REFRESH_TOKEN"),
+            base_url=_secret(source, "ADU_AMC_BASE_URL"),
+            token_url=_secret(source, "ADU_AMC_TOKEN_URL"),
+            ads_account_id=_secret(source, "ADU_AMC_ADS_ACCOUNT_ID"),
+        ),
+    }

@@ -1,0 +1,367 @@
+"""`adu demo`: the whole product offline, end to end, through Dagster with a real instance.
+
+Generates a messy synthetic CRM export and an offline-conversions export, starts moto's S3 server
+and the AMC emulator (serving every instance of data/instances.yaml) on free loopback ports, lets
+the sensors request the runs (every dataset, every instance, every segment), drives the status
+sensors until AMC reports terminal states, reads the results back and prints a summary.
+Exits 0 only if every upload reached SUCCESS and every segment audience SUCCEEDED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from adu_pipeline.errors import AduError, InputError
+
+DEMO_ROWS = 20_000
+DEMO_CONVERSION_ROWS = 8_000
+DEMO_SEED = 2026
+EMULATOR_STEP_SECONDS = 0.2
+SENSOR_TIMEOUT_SECONDS = 120.0
+WRITTEN_BY_DEMO = ".adu-demo-files.json"  # in the landing folder: the files the demo may replace
+INSTANCE_YAML = """\
+# Written by `adu demo` / `adu dev` when missing; edit freely.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    # every AMC call (assets with pool="amc_api") shares this many slots across all runs
+    default_limit: 2
+"""
+
+
+def dagster_home() -> Path:
+    """DAGSTER_HOME when set, else data/.dagster in the project (gitignored)."""
+    from adu_pipeline.settings import load_settings
+
+    home = load_settings().dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE_YAML)
+    return home
+
+
+class Step:
+    """Prints one numbered line per stage with its duration."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.number = 0
+        self.started = time.monotonic()
+
+    def start(self, label: str) -> float:
+        self.number += 1
+        print(f"[{self.number}/{self.total}] {label} ...", flush=True)
+        return time.monotonic()
+
+    @staticmethod
+    def detail(text: str) -> None:
+        print(f"      {text}", flush=True)
+
+    @staticmethod
+    def done(since: float) -> None:
+        print(f"      done in {time.monotonic() - since:.1f} s", flush=True)
+
+
+def write_demo_exports(
+    landing: Path, export_date: dt.date, rows: int, conversion_rows: int, seed: int
+) -> list[Path]:
+    """The two exports of the date. A file the demo did not write is never replaced."""
+    from adu_pipeline.local.conversions import write_conversions_export
+    from adu_pipeline.local.sample_data import write_sample_export
+    from adu_pipeline.staging.landing import landing_name, scan_landing
+
+    landing.mkdir(parents=True, exist_ok=True)
+    ledger_path = landing / WRITTEN_BY_DEMO
+    ledger = json.loads(ledger_path.read_text()) if ledger_path.exists() else {}
+    targets = {
+        "crm_export": landing / landing_name("crm_export", export_date),
+        "offline_conversions": landing / landing_name("offline_conversions", export_date),
+    }
+    for stem in targets:
+        for existing in scan_landing(landing, stem):
+            if existing.export_date != export_date:
+                continue
+            if ledger.get(existing.path.name) != existing.fingerprint:
+                raise InputError(
+                    f"{existing.path.name} is in {landing} and was not written by adu demo: "
+                    "move it away or run the demo for another date (--date)"
+                )
+            existing.path.unlink()
+    write_sample_export(targets["crm_export"], rows, seed=seed, export_date=export_date)
+    write_conversions_export(
+        targets["offline_conversions"], conversion_rows, seed=seed, export_date=export_date
+    )
+    for f in scan_landing(landing):
+        if f.path in targets.values():
+            ledger[f.path.name] = f.fingerprint
+    ledger_path.write_text(json.dumps(ledger, indent=1, sort_keys=True))
+    return list(targets.values())
+
+
+def run_demo(
+    rows: int = DEMO_ROWS,
+    export_date: dt.date | None = None,
+    seed: int = DEMO_SEED,
+    conversion_rows: int = DEMO_CONVERSION_ROWS,
+) -> dict[str, Any]:
+    """Run everything; returns the figures printed, raises AduError with the reason on failure."""
+    import dagster as dg
+
+    from adu_pipeline.lib import cursor, keys
+    from adu_pipeline.lib.build import project_definitions
+    from adu_pipeline.lib.catalog import scan_segments
+    from adu_pipeline.lib.status_sensors import initial_cursor
+    from adu_pipeline.local.driver import SensorDriver, run_failure_reason
+    from adu_pipeline.local.stack import LocalStack, local_dir
+    from adu_pipeline.settings import load_settings
+    from adu_pipeline.staging.landing import scan_landing
+
+    export_date = export_date or dt.datetime.now(dt.UTC).date()
+    partition = export_date.isoformat()
+    steps = Step(6)
+    settings = load_settings()
+    summary: dict[str, Any] = {"export_date": partition}
+
+    since = steps.start(
+        f"generating synthetic exports for {partition} ({rows:,} CRM rows, "
+        f"{conversion_rows:,} offline conversions)"
+    )
+    written = write_demo_exports(settings.landing_dir, export_date, rows, conversion_rows, seed)
+    for path in written:
+        steps.detail(str(path.relative_to(settings.project_dir)))
+    steps.done(since)
+
+    since = steps.start("starting the local stack (moto S3 + AMC emulator, loopback)")
+    # The emulator state is the one `adu local up` / `adu dev` use, so the UI later finds the
+    # demo's uploads and audiences; `adu local reset` starts from scratch.
+    try:
+        stack = LocalStack(local_dir() / "emulator", step_seconds=EMULATOR_STEP_SECONDS).start()
+    except InputError:
+        raise InputError(
+            "adu demo uses the same AMC emulator state as adu dev / adu local up, and one of "
+            "them is running: stop it first (the UI of the next adu dev shows the demo's runs)"
+        ) from None
+    try:
+        steps.detail(f"S3 {stack.s3_endpoint_url}   AMC {stack.amc_url}")
+        home = dagster_home()
+        os.environ.update({**stack.env(), "DAGSTER_HOME": str(home)})
+        settings = load_settings()
+        project = project_definitions(settings)
+        from adu_pipeline.definitions import defs as load_defs
+
+        defs = load_defs()
+        instance = dg.DagsterInstance.get()
+        catalog = project.catalog
+        uploads = [keys.upload(p.id, i.key) for p in project.plans for i in p.instances]
+        steps.detail(
+            f"{len(project.plans)} datasets, {len(catalog.instances)} instances "
+            f"({', '.join(catalog.instances)}), {len(uploads)} uploads per export date"
+        )
+        steps.detail(f"DAGSTER_HOME {home}")
+        steps.done(since)
+
+        driver = SensorDriver(defs, instance, quiet=True)
+        others = {}
+        for plan in project.plans:
+            files = scan_landing(settings.landing_dir, plan.defn.pipeline.landing)
+            others[plan.id] = {f.path.name: f.fingerprint for f in files if f.path not in written}
+        driver.cursors["landing_file_sensor"] = cursor.dump(others)
+        driver.cursors["amc_upload_status"] = initial_cursor(instance, uploads)
+        driver.cursors["amc_audience_status"] = initial_cursor(instance, [keys.AUDIENCE])
+
+        since = steps.start(f"landing sensor -> export runs for {partition}")
+        driver.tick("segment_files_sensor")
+        outcome = driver.tick("landing_file_sensor")
+        if not outcome.runs:
+            raise AduError(f"the landing sensor requested no run ({outcome.skip_message})")
+        for result in outcome.runs:
+            reason = run_failure_reason(result)
+            if reason:
+                raise AduError(f"export run {result.job_def.name} failed: {reason}")
+        summary["datasets"] = _dataset_figures(instance, project, partition)
+        for figures in summary["datasets"]:
+            steps.detail(
+                f"{figures['dataset']}: {figures['rows_in']:,} rows in, "
+                f"{figures['rows_written']:,} written, {figures['rows_rejected']:,} rejected, "
+                f"{figures['duplicates_dropped']:,} duplicates dropped -> "
+                f"{len(figures['uploads'])} upload(s)"
+            )
+        steps.done(since)
+
+        expected_uploads = sum(len(f["uploads"]) for f in summary["datasets"])
+        since = steps.start(
+            f"amc_upload_status sensor until AMC finishes {expected_uploads} uploads"
+        )
+        ticks = driver.until(
+            "amc_upload_status",
+            lambda o: sum(len(t.checks()) for t in o) >= expected_uploads,
+            timeout=SENSOR_TIMEOUT_SECONDS,
+        )
+        audience_runs = [r for t in ticks for r in t.runs]
+        for result in audience_runs:
+            reason = run_failure_reason(result)
+            if reason:
+                raise AduError(f"audience run failed: {reason}")
+        steps.detail(
+            f"{len(audience_runs)} audience run(s) requested (segments without a live audience)"
+        )
+        steps.done(since)
+
+        since = steps.start("amc_audience_status sensor until the audiences are built")
+        if audience_runs:
+            driver.until(
+                "amc_audience_status",
+                lambda o: sum(len(t.checks()) for t in o) >= len(audience_runs),
+                timeout=SENSOR_TIMEOUT_SECONDS,
+            )
+        steps.done(since)
+
+        since = steps.start("reading the results back from the emulator")
+        amc = defs.resources["amc"]
+        for figures in summary["datasets"]:
+            for up in figures["uploads"]:
+                with amc.client(catalog.instances[up["instance"]], budget_seconds=20) as client:
+                    upload = client.get_upload(figures["dataset"], up["upload_id"])
+                up.update(
+                    status=upload.status_raw,
+                    output_rows=upload.output_row_count,
+                    ok=upload.status.is_success,
+                    message=upload.message,
+                )
+        summary["audiences"] = _audience_figures(amc, catalog, scan_segments(settings, catalog))
+        steps.done(since)
+    finally:
+        stack.stop()
+
+    _print_summary(summary, time.monotonic() - steps.started)
+    for figures in summary["datasets"]:
+        for up in figures["uploads"]:
+            if not up["ok"]:
+                raise AduError(
+                    f"upload of {figures['dataset']} to {up['instance']} {up['status']}: "
+                    f"{up['message']}"
+                )
+    if not summary["audiences"]:
+        raise AduError("no audience was created: check data/segments/*.yaml")
+    failed = [a for a in summary["audiences"] if not a["ok"]]
+    if failed:
+        first = failed[0]
+        raise AduError(f"audience '{first['name']}' {first['status']}: {first['reason']}")
+    return summary
+
+
+def _dataset_figures(instance: Any, project: Any, partition: str) -> list[dict[str, Any]]:
+    from adu_pipeline.lib import keys
+    from adu_pipeline.lib.metadata import latest_metadata
+
+    figures = []
+    for plan in project.plans:
+        key = partition if plan.partitioned else None
+        hashed = latest_metadata(instance, keys.hashed(plan.id), key) or {}
+        uploads = []
+        for inst in plan.instances:
+            meta = latest_metadata(instance, keys.upload(plan.id, inst.key), key) or {}
+            if meta.get("upload_id"):
+                uploads.append(
+                    {
+                        "instance": inst.key,
+                        "upload_id": meta["upload_id"],
+                        "started": bool(meta.get("started")),
+                        "strategy": meta.get("update_strategy"),
+                    }
+                )
+        figures.append(
+            {
+                "dataset": plan.id,
+                "kind": "FACT, daily" if plan.partitioned else "DIMENSION, full list",
+                **{
+                    k: int(hashed.get(k) or 0)
+                    for k in ("rows_in", "rows_written", "rows_rejected", "duplicates_dropped")
+                },
+                "uploads": uploads,
+            }
+        )
+    return figures
+
+
+def _audience_figures(amc: Any, catalog: Any, scan: Any) -> list[dict[str, Any]]:
+    from adu_pipeline.amc import JobStatus
+
+    audiences = []
+    for key, segment in sorted(scan.segments.items()):
+        instance_key = catalog.segment_instance_of(segment)
+        with amc.client(catalog.instances[instance_key], budget_seconds=20) as client:
+            audience = client.find_audience(segment.name, advertiser_id=segment.advertiser_id)
+        if audience is None:
+            continue
+        audiences.append(
+            {
+                "segment": key,
+                "instance": instance_key,
+                "name": audience.name,
+                "audience_id": audience.audience_id,
+                "status": audience.status_raw,
+                "size": audience.audience_count,
+                "dsp_audience_id": audience.dsp_audience_id,
+                "advertiser_id": audience.advertiser_id,
+                "reason": audience.status_reason,
+                "ok": audience.status is JobStatus.SUCCEEDED,
+            }
+        )
+    return audiences
+
+
+def _print_summary(summary: dict[str, Any], seconds: float) -> None:
+    lines = ["", f"adu demo summary (export date {summary['export_date']}, {seconds:.1f} s)"]
+    for figures in summary["datasets"]:
+        lines += [
+            f"  dataset {figures['dataset']} ({figures['kind']})",
+            f"    rows in {figures['rows_in']:,}, written {figures['rows_written']:,}, "
+            f"rejected {figures['rows_rejected']:,}, duplicates dropped "
+            f"{figures['duplicates_dropped']:,}",
+        ]
+        for up in figures["uploads"]:
+            lines.append(
+                f"    upload to {up['instance']:<4} {up['status']:<9} OutputRowCount "
+                f"{up['output_rows']}  ({up['strategy']}, upload {up['upload_id']}"
+                + (")" if up["started"] else ", reused: same content already in AMC)")
+            )
+    for audience in summary.get("audiences", []):
+        status = audience["status"] + (
+            f" ({audience['reason']})" if not audience["ok"] and audience["reason"] else ""
+        )
+        lines += [
+            f"  audience {audience['name']} ({audience['segment']}, "
+            f"instance {audience['instance']})",
+            f"    status {status}, size {audience['size']}, DSP audience id "
+            f"{audience['dsp_audience_id']} (DSP advertiser {audience['advertiser_id']})",
+        ]
+    lines.append("  see the runs, checks and plots in the UI: adu dev")
+    print("\n".join(lines), flush=True)
+
+
+def _handler(args: argparse.Namespace) -> int:
+    export_date = dt.date.fromisoformat(args.date) if args.date else None
+    try:
+        run_demo(rows=args.rows, export_date=export_date, seed=args.seed)
+    except TimeoutError as exc:
+        raise AduError(f"demo timed out: {exc}") from None
+    return 0
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="run the whole pipeline offline: CRM export to SUCCEEDED AMC audiences"
+    )
+    parser.add_argument("--rows", type=int, default=DEMO_ROWS, help="rows in the CRM export")
+    parser.add_argument("--date", help="export date YYYY-MM-DD (default: today, UTC)")
+    parser.add_argument("--seed", type=int, default=DEMO_SEED, help="random seed of the exports")
+    parser.set_defaults(func=_handler)
