@@ -1,13 +1,16 @@
-"""Emulator configuration: who may log in, which account/instance exist, how fast time runs.
+"""Emulator configuration: who may log in, which accounts and instances exist, how fast time runs.
 
-Everything has a default so `EmulatorServer(state_dir=...)` is enough for tests and the demo.
+Everything has a default (one account with one instance) so `EmulatorServer(state_dir=...)` is
+enough for tests; `EmulatorConfig.from_instances` builds the accounts from plain descriptions
+(the local stack passes data/instances.yaml).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from adu_pipeline.emulator.hooks import Hooks
 
@@ -31,11 +34,17 @@ class Advertiser:
     type: str = "DISPLAY"
 
 
+# Where each Amazon Ads region keeps AMC output buckets (only reported, never used for routing:
+# one emulator URL serves every region).
+REGION_BUCKET_REGIONS = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
+
+
 @dataclass(frozen=True)
 class Instance:
     """One AMC instance as GET /amc/instances reports it."""
 
     instance_id: str = "amcemulator01"
+    region: str = "NA"
     instance_name: str = "AMC emulator instance"
     data_upload_aws_account_id: str = "111122223333"
     aws_account_id: str = "444455556666"
@@ -53,6 +62,7 @@ class Account:
     account_id: str = "ENTITY1AMCEMULATOR"
     account_name: str = "AMC emulator account"
     marketplace_id: str = "ATVPDKIKX0DER"
+    instances: tuple[Instance, ...] = (Instance(),)
 
 
 @dataclass(frozen=True)
@@ -82,8 +92,7 @@ class EmulatorConfig:
     """All knobs of one emulator run."""
 
     credentials: Credentials = field(default_factory=Credentials)
-    account: Account = field(default_factory=Account)
-    instances: tuple[Instance, ...] = (Instance(),)
+    accounts: tuple[Account, ...] = (Account(),)
     timing: Timing = field(default_factory=Timing)
     match_shares: MatchShares = field(default_factory=MatchShares)
     # AMC leaves rows without any country code unresolved (API.md 5.1); tests may switch it off.
@@ -98,5 +107,75 @@ class EmulatorConfig:
     s3_region: str = "us-east-1"
     hooks: Hooks = field(default_factory=Hooks)
 
+    def __post_init__(self) -> None:
+        ids = [i.instance_id for a in self.accounts for i in a.instances]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each instance_id may belong to one account only")
+        if len({a.account_id for a in self.accounts}) != len(self.accounts):
+            raise ValueError("account ids must be unique")
+
+    @property
+    def instances(self) -> tuple[Instance, ...]:
+        """Every instance of every account, in configuration order."""
+        return tuple(i for a in self.accounts for i in a.instances)
+
     def instance(self, instance_id: str) -> Instance | None:
         return next((i for i in self.instances if i.instance_id == instance_id), None)
+
+    def account_of(self, instance_id: str) -> Account | None:
+        """The account an instance belongs to (None for an unknown instance)."""
+        return next(
+            (a for a in self.accounts if any(i.instance_id == instance_id for i in a.instances)),
+            None,
+        )
+
+    def account_by_id(self, account_id: str | None) -> Account | None:
+        return next((a for a in self.accounts if a.account_id == account_id), None)
+
+    @classmethod
+    def from_instances(
+        cls, instances: Iterable[Mapping[str, Any]], **kwargs: Any
+    ) -> EmulatorConfig:
+        """Accounts from plain instance descriptions (keys instance_id, account_id,
+        marketplace_id, dsp_advertisers, region, optional description), grouped by account_id
+        in first-seen order; `kwargs` are the other EmulatorConfig fields."""
+        grouped: dict[str, list[Mapping[str, Any]]] = {}
+        for item in instances:
+            missing = sorted(_INSTANCE_KEYS - item.keys())
+            if missing:
+                raise ValueError(f"an emulator instance lacks {', '.join(missing)}")
+            grouped.setdefault(str(item["account_id"]), []).append(item)
+        if not grouped:
+            raise ValueError("the emulator needs at least one instance")
+        return cls(accounts=tuple(_account(k, v) for k, v in grouped.items()), **kwargs)
+
+
+_INSTANCE_KEYS = {"instance_id", "account_id", "marketplace_id", "dsp_advertisers", "region"}
+
+
+def _account(account_id: str, items: list[Mapping[str, Any]]) -> Account:
+    marketplaces = {str(i["marketplace_id"]) for i in items}
+    if len(marketplaces) != 1:
+        raise ValueError(f"the instances of account {account_id} name different marketplaces")
+    return Account(
+        account_id=account_id,
+        account_name=f"AMC account {account_id}",
+        marketplace_id=marketplaces.pop(),
+        instances=tuple(_instance(i) for i in items),
+    )
+
+
+def _instance(item: Mapping[str, Any]) -> Instance:
+    instance_id, region = str(item["instance_id"]), str(item["region"])
+    if region not in REGION_BUCKET_REGIONS:
+        raise ValueError(f"instance {instance_id}: region must be NA, EU or FE")
+    return Instance(
+        instance_id=instance_id,
+        region=region,
+        instance_name=item.get("description") or instance_id,
+        s3_bucket_name=f"amc-output-{instance_id}",
+        s3_bucket_region=REGION_BUCKET_REGIONS[region],
+        advertisers=tuple(
+            Advertiser(id=str(a), name=f"DSP advertiser {a}") for a in item["dsp_advertisers"]
+        ),
+    )

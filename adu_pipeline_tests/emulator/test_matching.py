@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adu_pipeline.emulator.config import MatchShares
-from adu_pipeline.emulator.matching import IdentityColumns, resolve, user_id_for
+from adu_pipeline.emulator.models.matching import IdentityColumns, resolve, user_id_for
 from adu_pipeline_tests.emulator.conftest import (
     crm_dataset,
     csv_bytes,

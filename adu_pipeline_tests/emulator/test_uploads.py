@@ -360,7 +360,7 @@ def test_list_uploads_filters_and_pagination(api, s3_client, s3_bucket):
 
 
 def test_internal_errors_are_logged_by_type_and_place_never_by_message():
-    from adu_pipeline.emulator.jobs import where_failed
+    from adu_pipeline.emulator.models.jobs import where_failed
 
     try:
         int("jane.doe@example.com")  # a converter's message quotes the value it read

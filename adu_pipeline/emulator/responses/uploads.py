@@ -6,11 +6,13 @@ import json
 import sqlite3
 import uuid
 
-from adu_pipeline.emulator import rules
-from adu_pipeline.emulator.api_datasets import require
-from adu_pipeline.emulator.app import Emulator, iso, page, parse_iso
-from adu_pipeline.emulator.schemas import validate_body
-from adu_pipeline.emulator.web import ApiError, Request, Response, pick_media
+from adu_pipeline.emulator.exceptions import ApiError
+from adu_pipeline.emulator.models import rules
+from adu_pipeline.emulator.models.backend import Emulator, iso, parse_iso
+from adu_pipeline.emulator.responses import access
+from adu_pipeline.emulator.responses.datasets import require
+from adu_pipeline.emulator.responses.http import Request, Response, page, pick_media
+from adu_pipeline.emulator.responses.schemas import validate_body
 
 UPLOAD_MEDIA = "application/vnd.amcadvertiserdataupload.v1+json"
 STATUSES = ("SUBMITTED", "IN_PROGRESS", "SUCCESS", "FAILED")
@@ -18,7 +20,7 @@ COMPARATORS = {"EQ": "=", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<="}
 
 
 def create(app: Emulator, req: Request, instance_id: str, data_set_id: str) -> Response:
-    app.adu_instance(req, instance_id)
+    access.adu_instance(app, req, instance_id)
     dataset = require(app, instance_id, data_set_id)
     body = req.json_body((UPLOAD_MEDIA,))
     errors = rules.upload_errors(body, dataset) if isinstance(body, dict) else []
@@ -53,7 +55,7 @@ def create(app: Emulator, req: Request, instance_id: str, data_set_id: str) -> R
 def get(
     app: Emulator, req: Request, instance_id: str, data_set_id: str, upload_id: str
 ) -> Response:
-    app.adu_instance(req, instance_id)
+    access.adu_instance(app, req, instance_id)
     row = app.store.get_upload(upload_id)
     if row is None or row["instance_id"] != instance_id or row["data_set_id"] != data_set_id:
         raise ApiError(404, f"Upload {upload_id} not found for data set {data_set_id}.")
@@ -61,7 +63,7 @@ def get(
 
 
 def list_(app: Emulator, req: Request, instance_id: str) -> Response:
-    app.adu_instance(req, instance_id)
+    access.adu_instance(app, req, instance_id)
     where, args = ["instance_id=?"], [instance_id]
     if req.param("dataSetId"):
         where.append("data_set_id=?")

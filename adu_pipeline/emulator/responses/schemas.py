@@ -15,9 +15,9 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from adu_pipeline.emulator.web import ApiError
+from adu_pipeline.emulator.exceptions import ApiError
 
-OPENAPI_DIR = Path(__file__).parent / "openapi"
+OPENAPI_DIR = Path(__file__).parents[1] / "openapi"
 DOCUMENTS = {
     "adu": "AdvertiserDataUpload_prod_3p.json",
     "audiences": "Rule-BasedAudiences_prod_3p.json",

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 
-from adu_pipeline.emulator import rules
-from adu_pipeline.emulator.app import Emulator, iso, page
-from adu_pipeline.emulator.schemas import validate_body
-from adu_pipeline.emulator.web import ApiError, Request, Response, pick_media
+from adu_pipeline.emulator.exceptions import ApiError
+from adu_pipeline.emulator.models import rules
+from adu_pipeline.emulator.models.backend import Emulator, iso
+from adu_pipeline.emulator.responses import access
+from adu_pipeline.emulator.responses.http import Request, Response, page, pick_media
+from adu_pipeline.emulator.responses.schemas import validate_body
 
 DATASET_MEDIA = "application/vnd.amcadvertiserdataset.v1+json"
 COLUMN_MEDIA = "application/vnd.amcadvertiserdatasetcolumn.v1+json"
 
 
 def create(app: Emulator, req: Request, instance_id: str) -> Response:
-    app.adu_instance(req, instance_id)
+    access.adu_instance(app, req, instance_id)
     body = req.json_body((DATASET_MEDIA,))
     validate_body("adu", "CreateDataSet", body)
     errors = rules.dataset_errors(body["dataSet"])
@@ -33,7 +35,7 @@ def create(app: Emulator, req: Request, instance_id: str) -> Response:
 
 
 def list_(app: Emulator, req: Request, instance_id: str) -> Response:
-    app.adu_instance(req, instance_id)
+    access.adu_instance(app, req, instance_id)
     datasets = app.store.list_datasets(instance_id)
     items, next_token = page(datasets, req, size_param="maxResults", default=100)
     body: dict = {"dataSets": [_with_times(app, instance_id, d) for d in items]}
@@ -43,13 +45,13 @@ def list_(app: Emulator, req: Request, instance_id: str) -> Response:
 
 
 def get(app: Emulator, req: Request, instance_id: str, data_set_id: str) -> Response:
-    app.adu_instance(req, instance_id)
+    access.adu_instance(app, req, instance_id)
     dataset = require(app, instance_id, data_set_id)
     return _dataset_response(app, req, instance_id, dataset, DATASET_MEDIA)
 
 
 def update(app: Emulator, req: Request, instance_id: str, data_set_id: str) -> Response:
-    app.adu_instance(req, instance_id)
+    access.adu_instance(app, req, instance_id)
     dataset = require(app, instance_id, data_set_id)
     body = req.json_body((DATASET_MEDIA,))
     validate_body("adu", "UpdateDataSet", body)
@@ -65,7 +67,7 @@ def update(app: Emulator, req: Request, instance_id: str, data_set_id: str) -> R
 
 
 def delete(app: Emulator, req: Request, instance_id: str, data_set_id: str) -> Response:
-    app.adu_instance(req, instance_id)
+    access.adu_instance(app, req, instance_id)
     require(app, instance_id, data_set_id)
     app.store.delete_dataset(instance_id, data_set_id)
     return Response(
@@ -76,7 +78,7 @@ def delete(app: Emulator, req: Request, instance_id: str, data_set_id: str) -> R
 
 
 def add_column(app: Emulator, req: Request, instance_id: str, data_set_id: str) -> Response:
-    app.adu_instance(req, instance_id)
+    access.adu_instance(app, req, instance_id)
     dataset = require(app, instance_id, data_set_id)
     body = req.json_body((COLUMN_MEDIA,))
     validate_body("adu", "AddColumnToDataSet", body)
@@ -107,7 +109,7 @@ def add_column(app: Emulator, req: Request, instance_id: str, data_set_id: str) 
 def update_column(
     app: Emulator, req: Request, instance_id: str, data_set_id: str, column_name: str
 ) -> Response:
-    app.adu_instance(req, instance_id)
+    access.adu_instance(app, req, instance_id)
     dataset = require(app, instance_id, data_set_id)
     column = _column(dataset, column_name)
     body = req.json_body((COLUMN_MEDIA,))
@@ -134,7 +136,7 @@ def update_column(
 def delete_column(
     app: Emulator, req: Request, instance_id: str, data_set_id: str, column_name: str
 ) -> Response:
-    app.adu_instance(req, instance_id)
+    access.adu_instance(app, req, instance_id)
     dataset = require(app, instance_id, data_set_id)
     column = _column(dataset, column_name)
     for flag in ("isMainEventTime", "isMainUserId", "isMainUserIdType"):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from adu_pipeline.emulator.app import Emulator, page
-from adu_pipeline.emulator.config import Instance
-from adu_pipeline.emulator.web import ApiError, Request, Response
+from adu_pipeline.emulator.config import Account, Instance
+from adu_pipeline.emulator.exceptions import ApiError
+from adu_pipeline.emulator.models.backend import Emulator
+from adu_pipeline.emulator.responses import access
+from adu_pipeline.emulator.responses.http import Request, Response, page
 
 ACCOUNTS_MEDIA = "application/vnd.amcaudiencesconnections.v1+json"
 INSTANCES_MEDIA = "application/vnd.amcinstances.v1+json"
@@ -12,42 +14,39 @@ CONFIGURED_TYPES = {"SPONSORED_ADS": "SPONSORED_PRODUCTS"}
 
 
 def list_accounts(app: Emulator, req: Request) -> Response:
-    app.authenticate(req)
-    account = app.config.account
+    """Every configured account (one login may reach several AMC accounts)."""
+    access.authenticate(app, req)
     body = {
         "amcAccounts": [
             {
-                "accountId": account.account_id,
-                "accountName": account.account_name,
-                "marketplaceId": account.marketplace_id,
+                "accountId": a.account_id,
+                "accountName": a.account_name,
+                "marketplaceId": a.marketplace_id,
             }
+            for a in app.config.accounts
         ]
     }
     return Response(200, body, ACCOUNTS_MEDIA)
 
 
 def list_instances(app: Emulator, req: Request) -> Response:
-    app.authenticate(req)
-    app.check_account_headers(req)
-    items, next_token = page(list(app.config.instances), req, size_param="limit", default=10)
-    body: dict = {"instances": [instance_body(app, i) for i in items]}
+    """The instances of the account named by Amazon-Advertising-API-AdvertiserId."""
+    account = access.header_account(app, req)
+    items, next_token = page(list(account.instances), req, size_param="limit", default=10)
+    body: dict = {"instances": [instance_body(app, account, i) for i in items]}
     if next_token:
         body["nextToken"] = next_token
     return Response(200, body, INSTANCES_MEDIA)
 
 
 def get_instance(app: Emulator, req: Request, instance_id: str) -> Response:
-    app.authenticate(req)
-    app.check_account_headers(req)
-    return Response(
-        200, {"instance": instance_body(app, app.known_instance(instance_id))}, INSTANCES_MEDIA
-    )
+    account = access.header_account(app, req)
+    instance = access.instance_of(account, instance_id)
+    return Response(200, {"instance": instance_body(app, account, instance)}, INSTANCES_MEDIA)
 
 
 def list_advertisers(app: Emulator, req: Request, instance_id: str) -> Response:
-    app.authenticate(req)
-    app.check_account_headers(req)
-    instance = app.known_instance(instance_id)
+    instance = access.instance_of(access.header_account(app, req), instance_id)
     wanted = req.param("type")
     advertisers = [a for a in instance.advertisers if wanted in (None, a.type)]
     if wanted and wanted not in ("DISPLAY", "SAS", "SPONSORED_ADS"):
@@ -70,7 +69,7 @@ def list_advertisers(app: Emulator, req: Request, instance_id: str) -> Response:
     return Response(200, body, INSTANCES_MEDIA)
 
 
-def instance_body(app: Emulator, instance: Instance) -> dict:
+def instance_body(app: Emulator, account: Account, instance: Instance) -> dict:
     return {
         "instanceId": instance.instance_id,
         "instanceName": instance.instance_name,
@@ -81,7 +80,7 @@ def instance_body(app: Emulator, instance: Instance) -> dict:
         "s3BucketRegion": instance.s3_bucket_region,
         "creationStatus": "COMPLETED",
         "creationDatetime": instance.creation_datetime,
-        "entities": [app.config.account.account_id],
+        "entities": [account.account_id],
         "advertiserTypes": sorted({a.type for a in instance.advertisers} or {"DISPLAY"}),
         "customerCanonicalName": instance.customer_canonical_name,
     }

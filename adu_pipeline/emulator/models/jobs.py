@@ -18,9 +18,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from adu_pipeline.emulator.app import Emulator
-from adu_pipeline.emulator.audience_sql import AudienceFailed, audience_size
-from adu_pipeline.emulator.ingest import UploadFailed, ingest, s3_client
+from adu_pipeline.emulator.models.audience_sql import AudienceFailed, audience_size
+from adu_pipeline.emulator.models.backend import Emulator
+from adu_pipeline.emulator.models.ingest import UploadFailed, ingest, s3_client
 
 log = logging.getLogger("adu_pipeline.emulator.jobs")
 MAX_IDLE_SECONDS = 1.0

@@ -9,8 +9,9 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlencode, urlsplit
 
-from adu_pipeline.emulator.app import Emulator
-from adu_pipeline.emulator.web import ApiError, Request, Response
+from adu_pipeline.emulator.exceptions import ApiError
+from adu_pipeline.emulator.models.backend import Emulator
+from adu_pipeline.emulator.responses.http import Request, Response
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -40,9 +41,9 @@ def authorize(app: Emulator, req: Request) -> Response:
 
 
 def token(app: Emulator, req: Request) -> Response:
-    if req.content_type != FORM:
+    if req.mimetype != FORM:
         raise ApiError(400, f"The token request must be {FORM}.", oauth_error="invalid_request")
-    form = req.form()
+    form = req.form_fields()
     grant = form.get("grant_type", "")
     client_id = _client(app, form)
     if grant == "refresh_token":

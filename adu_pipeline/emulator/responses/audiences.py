@@ -10,9 +10,11 @@ import json
 import sqlite3
 import uuid
 
-from adu_pipeline.emulator.app import Emulator, iso, page, parse_iso
-from adu_pipeline.emulator.schemas import validate_body
-from adu_pipeline.emulator.web import ApiError, Request, Response, pick_media
+from adu_pipeline.emulator.exceptions import ApiError
+from adu_pipeline.emulator.models.backend import Emulator, iso, parse_iso
+from adu_pipeline.emulator.responses import access
+from adu_pipeline.emulator.responses.http import Request, Response, page, pick_media
+from adu_pipeline.emulator.responses.schemas import validate_body
 
 V1 = "application/vnd.amcquerybasedaudience.v1+json"
 V11 = "application/vnd.amcquerybasedaudience.v1.1+json"
@@ -35,7 +37,7 @@ FIELDS = (
 
 
 def create(app: Emulator, req: Request) -> Response:
-    instance = app.audience_instance(req)
+    instance = access.audience_instance(app, req)
     body = req.json_body((V1,))
     validate_body("audiences", "createQueryBasedAudience", body)
     spec = _checked(app, body, instance)
@@ -65,13 +67,13 @@ def create(app: Emulator, req: Request) -> Response:
 
 
 def get(app: Emulator, req: Request, audience_execution_id: str) -> Response:
-    instance = app.audience_instance(req)
+    instance = access.audience_instance(app, req)
     row = _require(app, instance.instance_id, audience_execution_id)
     return Response(200, metadata(row), pick_media(req, READ_MEDIA))
 
 
 def list_(app: Emulator, req: Request) -> Response:
-    instance = app.audience_instance(req)
+    instance = access.audience_instance(app, req)
     rows = app.store.all(
         "SELECT * FROM audiences WHERE instance_id=? ORDER BY seq", (instance.instance_id,)
     )
@@ -83,7 +85,7 @@ def list_(app: Emulator, req: Request) -> Response:
 
 
 def update(app: Emulator, req: Request, audience_execution_id: str) -> Response:
-    instance = app.audience_instance(req)
+    instance = access.audience_instance(app, req)
     row = _require(app, instance.instance_id, audience_execution_id)
     body = req.json_body((V1,))
     validate_body("audiences", "updateQueryBasedAudienceByAudienceExecutionId", body)
@@ -115,7 +117,7 @@ def update(app: Emulator, req: Request, audience_execution_id: str) -> Response:
 
 
 def delete(app: Emulator, req: Request, audience_execution_id: str) -> Response:
-    instance = app.audience_instance(req)
+    instance = access.audience_instance(app, req)
     row = _require(app, instance.instance_id, audience_execution_id)
     if row["status"] not in ("FAILED", "SUCCEEDED"):
         raise ApiError(400, f"Deletion is not allowed for an audience that is {row['status']}.")

@@ -15,8 +15,8 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
-from adu_pipeline.emulator import rules
-from adu_pipeline.emulator.state import Store
+from adu_pipeline.emulator.models import rules
+from adu_pipeline.emulator.models.state import Store
 
 ARROW_TYPES = {
     "STRING": pa.string(),

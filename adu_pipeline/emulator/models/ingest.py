@@ -23,9 +23,9 @@ import pyarrow.parquet as pq
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adu_pipeline.emulator import rules
 from adu_pipeline.emulator.config import EmulatorConfig
-from adu_pipeline.emulator.matching import IdentityColumns, resolve
+from adu_pipeline.emulator.models import rules
+from adu_pipeline.emulator.models.matching import IdentityColumns, resolve
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")

@@ -1,0 +1,71 @@
+"""The backend (moto's per-service backend): configuration, the SQLite store, the clock, tokens.
+
+Handlers in `responses/` receive the `Emulator`; the job worker shares it. No HTTP here.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from adu_pipeline.emulator.config import EmulatorConfig
+from adu_pipeline.emulator.exceptions import ApiError
+from adu_pipeline.emulator.models.state import Store
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds -> Amazon's `yyyy-MM-ddTHH:mm:ssZ`."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str) -> float:
+    """`yyyy-MM-ddTHH:mm:ssZ` (fractions and offsets tolerated) -> epoch seconds."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, f"Invalid timestamp {value!r}; use yyyy-MM-ddTHH:mm:ssZ.") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+class Emulator:
+    """State + config + shared request checks."""
+
+    def __init__(self, config: EmulatorConfig, state_dir: Path, s3_endpoint_url: str | None):
+        self.config = config
+        self.state_dir = state_dir
+        self.s3_endpoint_url = s3_endpoint_url
+        self.public_url = ""  # set by the server once it listens; instances report it
+        self.store = Store(state_dir)
+        self.wakeup = threading.Event()  # set when a job is queued, so the worker reacts at once
+
+    def now(self) -> float:
+        return self.config.timing.clock()
+
+    # --- authentication ---------------------------------------------------------------------
+
+    def issue_access_token(self, client_id: str) -> tuple[str, int]:
+        ttl = self.config.credentials.access_token_ttl_seconds
+        token = "Atza|" + secrets.token_urlsafe(48)
+        with self.store.tx() as c:
+            c.execute(
+                "INSERT INTO access_tokens (access_token, client_id, expires_at) VALUES (?,?,?)",
+                (token, client_id, self.now() + ttl),
+            )
+        return token, ttl
+
+    def token_client(self, access_token: str) -> str:
+        """The client an access token was issued to; 401 for an unknown or expired token."""
+        row = self.store.one(
+            "SELECT client_id, expires_at FROM access_tokens WHERE access_token=?", (access_token,)
+        )
+        if row is None:
+            raise ApiError(401, "The access token is not valid.")
+        if row["expires_at"] <= self.now():
+            raise ApiError(401, "The access token has expired.")
+        return row["client_id"]

@@ -1,0 +1,2 @@
+"""HTTP handlers, one module per AMC API family (moto's `responses.py`): parse and check the
+request, call the backend in `models/`, shape Amazon's reply."""
