@@ -28,12 +28,16 @@ def sha(value: str) -> str:
 class Api:
     """An httpx client holding a token; `call` validates every response against the spec."""
 
-    def __init__(self, emulator, token: str | None = None):
+    def __init__(self, emulator, token: str | None = None, *, instance_id: str | None = None):
+        """Calls for one instance (default: the emulator's first) and its account's headers."""
         self.emulator = emulator
         self.http = httpx.Client(base_url=emulator.url, timeout=10)
         self.token = token or self.fetch_token()
-        self.instance = emulator.instance_id
-        self.adu = f"/amc/advertiserData/{emulator.instance_id}"
+        self.instance = instance_id or emulator.instance_id
+        account = emulator.config.account_of(self.instance)
+        self.account_id = account.account_id if account else emulator.account_id
+        self.marketplace_id = account.marketplace_id if account else emulator.marketplace_id
+        self.adu = f"/amc/advertiserData/{self.instance}"
 
     def fetch_token(self) -> str:
         resp = self.http.post(
@@ -56,8 +60,8 @@ class Api:
         if audience:
             h["Amazon-Marketing-Cloud-Audience-InstanceId"] = self.instance
         else:
-            h["Amazon-Advertising-API-AdvertiserId"] = self.emulator.account_id
-            h["Amazon-Advertising-API-MarketplaceId"] = self.emulator.marketplace_id
+            h["Amazon-Advertising-API-AdvertiserId"] = self.account_id
+            h["Amazon-Advertising-API-MarketplaceId"] = self.marketplace_id
         h.update(extra)
         return h
 

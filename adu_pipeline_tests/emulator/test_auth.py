@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from adu_pipeline.emulator.config import Credentials, EmulatorConfig
-from adu_pipeline.emulator.hooks import FailNextRequests
+from adu_pipeline.emulator.hooks import FailNextRequests, Hooks
 from adu_pipeline_tests.emulator.conftest import Api
 
 
@@ -268,3 +268,38 @@ def test_unknown_paths_and_methods_use_the_family_error_body(emulator):
     assert wrong_method.status_code == 405
     assert wrong_method.json()["code"] == "405"
     assert unknown.headers["x-amzn-RequestId"] == unknown.json()["requestId"]
+
+
+class _BrokenHooks(Hooks):
+    def before_request(self, method, path, headers):
+        raise RuntimeError("secret-detail-42 in an internal message")
+
+
+def test_an_unexpected_error_is_a_json_500_without_traceback(emulator_factory):
+    server = emulator_factory.start(config=EmulatorConfig(hooks=_BrokenHooks()))
+    http = httpx.Client(base_url=server.url, timeout=10)
+    for path, keys in (
+        (
+            "/amc/advertiserData/amcemulator01/dataSets/list",
+            {"code", "details", "errors", "requestId"},
+        ),
+        ("/amc/audiences/query", {"code", "details", "requestId"}),
+        ("/amc/accounts", {"message", "requestId"}),
+    ):
+        resp = http.post(path) if "dataSets" in path else http.get(path)
+        assert resp.status_code == 500
+        assert set(resp.json()) == keys
+        assert "secret-detail-42" not in resp.text
+        assert "Traceback" not in resp.text
+    http.close()
+
+
+def test_a_trailing_slash_is_served_like_the_path(emulator):
+    api = Api(emulator)
+    # the contract checker knows only the spec's spelling of each path
+    listed = api.call("POST", f"{api.adu}/dataSets/list/", validate=False)
+    assert listed.status_code == 200
+    assert listed.json()["dataSets"] == []
+    instances = api.call("GET", "/amc/instances/", validate=False)
+    assert instances.status_code == 200
+    assert [i["instanceId"] for i in instances.json()["instances"]] == [emulator.instance_id]
