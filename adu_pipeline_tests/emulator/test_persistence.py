@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -91,3 +92,20 @@ def test_second_emulator_on_the_same_state_refuses_to_start(emulator_factory):
     first.stop()
     second = emulator_factory.start(state_dir=first.state_dir)  # free once the first stopped
     assert Api(second).call("GET", "/amc/accounts").status_code == 200
+
+
+def test_stop_is_fast_with_idle_and_half_sent_connections(emulator_factory):
+    server = emulator_factory.start()
+    api = Api(server)
+    assert api.call("POST", f"{api.adu}/dataSets/list").status_code == 200  # a used connection
+    idle = socket.create_connection(("127.0.0.1", server.port))
+    half = socket.create_connection(("127.0.0.1", server.port))
+    half.sendall(b"GET /amc/accounts HTTP/1.1\r\nHost: x\r\n")  # never finished
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 2
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+    for sock in (idle, half):
+        sock.close()
+    api.http.close()
