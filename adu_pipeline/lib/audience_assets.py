@@ -124,5 +124,4 @@ audience_job = dg.define_asset_job(
     - dg.AssetSelection.checks(dg.AssetCheckKey(keys.AUDIENCE, keys.AUDIENCE_CHECK)),
     description="Create or reuse the AMC audience of one segment.",
     executor_def=dg.in_process_executor,
-    partitions_def=segment_partitions,
 )

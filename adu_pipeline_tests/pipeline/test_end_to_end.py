@@ -8,17 +8,27 @@ import gzip
 import os
 import shutil
 import subprocess
+import time
 
 import dagster as dg
+import pytest
 
-from adu_pipeline.defs.driver import SensorDriver, run_failure_reason
-from adu_pipeline.defs.environments import LOCAL_AMC
-from adu_pipeline.defs.project import project_dir
-from adu_pipeline_tests.pipeline.conftest import REPO_DATA, materializations, recent_day
+from adu_pipeline.lib import keys
+from adu_pipeline.local.driver import SensorDriver, run_failure_reason
+from adu_pipeline.local.sample_data import write_sample_export
+from adu_pipeline_tests.pipeline.conftest import (
+    REPO,
+    REPO_DATA,
+    make_pipeline,
+    materializations,
+    recent_day,
+)
 from adu_pipeline_tests.pipeline.privacy import landing_emails, scan_files, scan_s3
 from adu_pipeline_tests.pipeline.test_assets import materialize
 
-ROOT = project_dir()
+HASHED = "crm_customers/hashed"
+UPLOAD = "crm_customers/us/amc_upload"
+AUDIENCE = "audiences/amc_audience"
 
 
 def test_landing_file_to_succeeded_audience_and_no_raw_email_left_behind(pipeline):
@@ -27,15 +37,16 @@ def test_landing_file_to_succeeded_audience_and_no_raw_email_left_behind(pipelin
     landing = pipeline.write_export(day, 5000, seed=11)
     driver = pipeline.driver()
 
+    driver.tick("segment_files_sensor")
     landed = driver.tick("landing_file_sensor")
     [run] = landed.runs
     assert run.success, run_failure_reason(run)
-    [hashed] = materializations(run, "hashed_customers")
+    [hashed] = materializations(run, HASHED)
     assert hashed["rows_in"] == 5000
     assert hashed["rows_in"] == (
         hashed["rows_written"] + hashed["rows_rejected"] + hashed["duplicates_dropped"]
     )
-    [upload] = materializations(run, "amc_upload")
+    [upload] = materializations(run, UPLOAD)
 
     ticks = driver.until("amc_upload_status", lambda o: bool(o[-1].checks()), timeout=120)
     [check] = ticks[-1].checks()
@@ -47,7 +58,7 @@ def test_landing_file_to_succeeded_audience_and_no_raw_email_left_behind(pipelin
     audience_runs = [r for t in ticks for r in t.runs]
     assert len(audience_runs) == 1  # the one segment of this test
     assert audience_runs[0].success, run_failure_reason(audience_runs[0])
-    [created] = materializations(audience_runs[0], "amc_audience")
+    [created] = materializations(audience_runs[0], AUDIENCE)
     assert created["action"] == "created"
 
     ticks = driver.until("amc_audience_status", lambda o: bool(o[-1].checks()), timeout=120)
@@ -71,9 +82,9 @@ def test_landing_file_to_succeeded_audience_and_no_raw_email_left_behind(pipelin
         assert (outcome.events, outcome.runs) == ([], []), sensor
 
     # a second upload success requests no audience run: it exists now
-    again = driver.execute(dg.RunRequest(partition_key=partition), "adu_export_job")
+    again = driver.execute(dg.RunRequest(partition_key=partition), "crm_customers_export_job")
     assert again.success
-    assert materializations(again, "amc_upload")[0]["started"] == 0
+    assert materializations(again, UPLOAD)[0]["started"] == 0
 
     emails = landing_emails(landing)
     assert len(emails) > 4000
@@ -89,7 +100,7 @@ def test_failed_upload_surfaces_amcs_message_as_a_failed_check(pipeline):
     partition = day.isoformat()
     pipeline.write_export(day, 300)
     driver = pipeline.driver()
-    materialize(pipeline, ["hashed_customers", "adu_s3_object"], partition)
+    materialize(pipeline, [HASHED, "crm_customers/s3_object"], partition)
     # Someone overwrites the part in S3 with rows AMC must refuse (a raw value in a PII column).
     [key] = [k for k in pipeline.s3_keys() if "/part-" in k]
     body = gzip.decompress(
@@ -103,8 +114,8 @@ def test_failed_upload_surfaces_amcs_message_as_a_failed_check(pipeline):
     pipeline.s3_client.put_object(
         Bucket=pipeline.bucket, Key=key, Body=gzip.compress(broken.encode())
     )
-    result = materialize(pipeline, ["amc_dataset", "amc_upload"], partition)
-    [upload] = materializations(result, "amc_upload")
+    result = materialize(pipeline, ["crm_customers/us/amc_dataset", UPLOAD], partition)
+    [upload] = materializations(result, UPLOAD)
 
     ticks = driver.until("amc_upload_status", lambda o: bool(o[-1].checks()), timeout=120)
     [check] = ticks[-1].checks()
@@ -118,72 +129,94 @@ def test_failed_upload_surfaces_amcs_message_as_a_failed_check(pipeline):
     assert "email" in failed.message
     assert all(not t.runs for t in ticks)  # no audience is requested from a failed upload
     stored = pipeline.instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(dg.AssetKey("amc_upload"), "amc_upload_succeeded")]
+        [dg.AssetCheckKey(keys.upload("crm_customers", "us"), "amc_upload_succeeded")]
     )
     assert stored  # recorded on the instance, visible in the UI
 
 
-def test_backfill_of_three_dates_with_the_dagster_cli(
-    tmp_path, emulator_factory, s3_server, s3_bucket, s3_client
+def test_three_historical_exports_make_three_fact_uploads_and_one_dimension_upload(
+    tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket
 ):
-    amc = emulator_factory.start(
-        client_id=LOCAL_AMC["client_id"],
-        client_secret=LOCAL_AMC["client_secret"],
-        refresh_token=LOCAL_AMC["refresh_token"],
+    """History dropped into the landing folder: the FACT dataset replaces each date in AMC, the
+    DIMENSION list is replaced once, by the newest file."""
+    p = make_pipeline(
+        tmp_path,
+        monkeypatch,
+        emulator_factory,
+        s3_client,
+        s3_bucket,
+        datasets={"crm_customers": ["us"], "crm_customers_list": ["us"]},
+        segments=(),
     )
-    home = tmp_path / "dagster_home"
-    home.mkdir()
+    try:
+        days = [recent_day(4), recent_day(3), recent_day(2)]
+        for i, day in enumerate(days):
+            p.write_export(day, 200 + i, seed=i)
+        outcome = p.driver().tick("landing_file_sensor")
+        jobs = sorted(
+            (r.job_def.name, r.dagster_run.tags.get("dagster/partition")) for r in outcome.runs
+        )
+        assert jobs == [
+            *(("crm_customers_export_job", str(d)) for d in days),
+            ("crm_customers_list_export_job", None),
+        ]
+        assert all(r.success for r in outcome.runs), [run_failure_reason(r) for r in outcome.runs]
+        with p.amc_client() as client:
+            fact = client.list_uploads(dataset_id="crm_customers")
+            dimension = client.list_uploads(dataset_id="crm_customers_list")
+        assert len(fact) == 3 and len(dimension) == 1
+        assert {u.raw.get("updateStrategy") for u in fact} <= {"OVERLAP_REPLACE", None}
+        assert "full/manifest-" in dimension[0].data_source["sourceManifestS3Key"]
+    finally:
+        p.instance.dispose()
+
+
+def test_backfill_of_three_dates_with_the_dagster_cli(
+    tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket
+):
+    p = make_pipeline(
+        tmp_path,
+        monkeypatch,
+        emulator_factory,
+        s3_client,
+        s3_bucket,
+        datasets={"crm_customers": ["us"]},
+        segments=(),
+    )
+    p.instance.dispose()
     # Runs launch at once in their own process (no daemon in a test; `adu dev` has one).
-    (home / "dagster.yaml").write_text(
+    (p.home / "dagster.yaml").write_text(
         "run_coordinator:\n  module: dagster.core.run_coordinator\n"
         "  class: DefaultRunCoordinator\ntelemetry:\n  enabled: false\n"
     )
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    segments = tmp_path / "segments"
-    shutil.copytree(REPO_DATA / "segments", segments)
     days = [dt.date(2026, 10, 1) + dt.timedelta(days=i) for i in range(3)]
-    from adu_pipeline.sample_data import write_sample_export
-
     for i, day in enumerate(days):
-        write_sample_export(landing / f"crm_export_{day}.csv", 200 + i, seed=i, export_date=day)
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "ADU_ENV": "local",
-        "ADU_LOCAL_S3_PORT": str(s3_server.port),
-        "ADU_LOCAL_AMC_PORT": str(amc.port),
-        "ADU_S3_BUCKET": s3_bucket,
-        "ADU_LANDING_DIR": str(landing),
-        "ADU_OUTPUT_DIR": str(tmp_path / "output"),
-        "ADU_SEGMENTS_DIR": str(segments),
-        "ADU_MIN_PROJECTED_AUDIENCE": "10",
-    }
+        write_sample_export(p.landing / f"crm_export_{day}.csv", 200 + i, seed=i, export_date=day)
     command = [
-        str(ROOT / ".venv/bin/dagster"), "job", "backfill", "-w", "workspace.yaml",
-        "-j", "adu_export_job", "--from", str(days[0]), "--to", str(days[-1]), "--noprompt",
+        str(REPO / ".venv/bin/dagster"), "job", "backfill", "-w", "workspace.yaml",
+        "-j", "crm_customers_export_job", "--from", str(days[0]), "--to", str(days[-1]),
+        "--noprompt",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        command, cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
-    instance = dg.DagsterInstance.local_temp(str(home))  # opens the instance in that folder
+    instance = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(p.home)))
     try:
+        deadline = time.monotonic() + 600
+        while any(not r.is_finished for r in instance.get_runs()):
+            assert time.monotonic() < deadline, "backfill runs did not finish"
+            time.sleep(1)
         runs = instance.get_runs()
         assert len(runs) == 3
         assert {r.tags["dagster/partition"] for r in runs} == {str(d) for d in days}
         assert len({r.tags["dagster/backfill"] for r in runs}) == 1
-        deadline = dt.datetime.now() + dt.timedelta(seconds=600)
-        while any(not r.is_finished for r in instance.get_runs()):
-            assert dt.datetime.now() < deadline, "backfill runs did not finish"
-            import time
-
-            time.sleep(1)
-        statuses = {r.tags["dagster/partition"]: r.status for r in instance.get_runs()}
-        assert set(statuses.values()) == {dg.DagsterRunStatus.SUCCESS}, statuses
+        assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
         for i, day in enumerate(days):
             records = instance.fetch_materializations(
                 dg.AssetRecordsFilter(
-                    asset_key=dg.AssetKey("hashed_customers"), asset_partitions=[str(day)]
+                    asset_key=keys.hashed("crm_customers"), asset_partitions=[str(day)]
                 ),
                 limit=1,
             ).records
@@ -194,10 +227,7 @@ def test_backfill_of_three_dates_with_the_dagster_cli(
             )
     finally:
         instance.dispose()
-    from adu_pipeline.defs.environments import local_resources
-
-    resources = local_resources(s3_server.endpoint_url, amc.url, bucket=s3_bucket, environ={})
-    with resources["amc"].client(budget_seconds=20) as client:
+    with p.amc_client() as client:
         uploads = client.list_uploads(dataset_id="crm_customers")
     manifests = {u.data_source.get("sourceManifestS3Key") for u in uploads}
     assert len(uploads) == 3 and len(manifests) == 3
@@ -205,29 +235,54 @@ def test_backfill_of_three_dates_with_the_dagster_cli(
     assert s3_client.list_objects_v2(Bucket=s3_bucket)["KeyCount"] == 6  # a part + manifest each
 
 
-def test_demo_leaves_no_raw_email_outside_the_landing_file(tmp_path, monkeypatch, capsys):
+def demo_project(tmp_path, monkeypatch):
     project = tmp_path / "project"
-    shutil.copytree(REPO_DATA / "datasets", project / "data" / "datasets")
-    shutil.copytree(REPO_DATA / "segments", project / "data" / "segments")
+    for folder in ("datasets", "segments"):
+        shutil.copytree(REPO_DATA / folder, project / "data" / folder)
+    shutil.copy(REPO_DATA / "instances.yaml", project / "data")
+    for name in list(os.environ):
+        if name.startswith("ADU_"):
+            monkeypatch.delenv(name)
     monkeypatch.setenv("ADU_PROJECT_DIR", str(project))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    for name in ("ADU_LANDING_DIR", "ADU_OUTPUT_DIR", "ADU_SEGMENTS_DIR", "ADU_DATASET"):
-        monkeypatch.delenv(name, raising=False)
-    from adu_pipeline.demo import run_demo
+    return project
+
+
+def test_demo_runs_every_dataset_instance_and_segment_and_leaves_no_raw_email(
+    tmp_path, monkeypatch, capsys
+):
+    project = demo_project(tmp_path, monkeypatch)
+    from adu_pipeline.local.demo import run_demo
 
     summary = run_demo()
     out = capsys.readouterr().out
     assert "SUCCESS" in out and "SUCCEEDED" in out
-    assert summary["upload_status"] == "SUCCESS"
-    assert summary["output_rows"] == summary["rows_written"]
+    uploads = {(d["dataset"], u["instance"]): u for d in summary["datasets"] for u in d["uploads"]}
+    assert set(uploads) == {
+        ("crm_customers", "us"),
+        ("crm_customers", "eu"),
+        ("crm_customers_list", "us"),
+        ("offline_conversions", "us"),
+    }
+    for figures in summary["datasets"]:
+        for upload in figures["uploads"]:
+            assert (
+                upload["status"] == "SUCCESS" and upload["output_rows"] == figures["rows_written"]
+            )
+    segments = {(a["segment"], a["instance"]) for a in summary["audiences"]}
+    assert segments == {(p.stem, "eu" if p.stem.startswith("eu_") else "us")
+                        for p in (REPO_DATA / "segments").glob("*.yaml")}  # fmt: skip
     assert all(a["ok"] and a["size"] >= 2000 for a in summary["audiences"])
-    [landing] = list((project / "data" / "landing").iterdir())
+    landing = project / "data" / "landing" / f"crm_export_{summary['export_date']}.csv"
     emails = landing_emails(landing)
     assert len(emails) > 15000
     # the scanner does find them where they are: in the landing file itself
     assert scan_files([landing.parent], emails, exclude=set())[str(landing)] == len(emails)
+    conversions = landing.with_name(f"offline_conversions_{summary['export_date']}.csv")
     hits = scan_files(
-        [tmp_path / "dagster_home", project / "data"], emails, exclude={landing.resolve()}
+        [tmp_path / "dagster_home", project / "data"],
+        emails,
+        exclude={landing.resolve(), conversions.resolve()},
     )
     assert hits.pop("<files scanned>") > 5
     assert hits == {}
@@ -235,17 +290,11 @@ def test_demo_leaves_no_raw_email_outside_the_landing_file(tmp_path, monkeypatch
 
 def test_demo_refuses_to_share_a_running_emulators_state(tmp_path, monkeypatch):
     """`adu demo` while `adu dev` / `adu local up` runs: one clear line, nothing half-started."""
-    import pytest
-
-    from adu_pipeline.demo import run_demo
     from adu_pipeline.emulator.state_lock import StateLock
     from adu_pipeline.errors import InputError
+    from adu_pipeline.local.demo import run_demo
 
-    project = tmp_path / "project"
-    shutil.copytree(REPO_DATA / "datasets", project / "data" / "datasets")
-    shutil.copytree(REPO_DATA / "segments", project / "data" / "segments")
-    monkeypatch.setenv("ADU_PROJECT_DIR", str(project))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    project = demo_project(tmp_path, monkeypatch)
     running = StateLock(project / "data" / ".local" / "emulator")  # what a running emulator holds
     running.acquire()
     try:
@@ -255,3 +304,17 @@ def test_demo_refuses_to_share_a_running_emulators_state(tmp_path, monkeypatch):
         running.release()
     assert "\n" not in str(caught.value)
     assert not (tmp_path / "dagster_home").exists()  # stopped before any run was recorded
+
+
+def test_demo_never_replaces_a_landing_file_it_did_not_write(tmp_path, monkeypatch):
+    from adu_pipeline.errors import InputError
+    from adu_pipeline.local.demo import run_demo
+
+    project = demo_project(tmp_path, monkeypatch)
+    day = dt.date(2026, 11, 3)
+    theirs = project / "data" / "landing" / f"crm_export_{day}.csv"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text("Email\nsomeone@example.com\n")
+    with pytest.raises(InputError, match="was not written by adu demo"):
+        run_demo(rows=100, export_date=day)
+    assert theirs.read_text() == "Email\nsomeone@example.com\n"

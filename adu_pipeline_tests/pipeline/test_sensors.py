@@ -9,13 +9,17 @@ import os
 
 import dagster as dg
 
-from adu_pipeline.defs.sensors import AMC_UPLOAD, initial_cursor
+from adu_pipeline.lib import keys
+from adu_pipeline.lib.status_sensors import initial_cursor
+
+AMC_UPLOAD = keys.upload("crm_customers", "us")
 
 
 def tick(pipeline, name: str, cursor: str | None = None) -> dg.SensorResult:
-    sensor = pipeline.defs.resolve_sensor_def(name)
+    defs = pipeline.defs
+    sensor = defs.resolve_sensor_def(name)
     with dg.build_sensor_context(
-        instance=pipeline.instance, cursor=cursor, resources=pipeline.resources
+        instance=pipeline.instance, cursor=cursor, resources=dict(defs.resources or {})
     ) as context:
         return sensor(context)
 
@@ -27,11 +31,13 @@ def test_landing_sensor_requests_each_new_or_replaced_file_once(pipeline):
     (pipeline.landing / "notes.txt").write_text("not an export")
     first = tick(pipeline, "landing_file_sensor")
     assert [r.partition_key for r in first.run_requests] == ["2026-05-04"]
+    assert first.run_requests[0].job_name == "crm_customers_export_job"
     [event] = first.asset_events
-    assert event.asset_key == dg.AssetKey("crm_export") and event.partition == "2026-05-04"
+    assert event.asset_key == keys.landing("crm_customers") and event.partition == "2026-05-04"
     assert event.metadata["size_bytes"].value == path.stat().st_size
     seen = json.loads(first.cursor)
-    assert set(seen) == {"crm_export_2026-05-04.csv", "crm_export_2025-06-01.csv"}
+    assert set(seen["crm_customers"]) == {"crm_export_2026-05-04.csv", "crm_export_2025-06-01.csv"}
+    assert set(seen["_unmatched"]) == {"notes.txt"}  # reported once, with the expected names
 
     again = tick(pipeline, "landing_file_sensor", first.cursor)
     assert again.run_requests == [] and again.asset_events == []
@@ -49,15 +55,16 @@ def test_landing_sensor_requests_each_new_or_replaced_file_once(pipeline):
 
 
 def test_daily_schedule_runs_the_current_date_only_when_its_file_is_there(pipeline):
-    schedule = pipeline.defs.resolve_schedule_def("daily_export_schedule")
+    defs = pipeline.defs
+    schedule = defs.resolve_schedule_def("crm_customers_daily_schedule")
     when = dt.datetime(2026, 6, 2, 6, 0, tzinfo=dt.UTC)
 
     def evaluate():
         with dg.build_schedule_context(
             instance=pipeline.instance,
             scheduled_execution_time=when,
-            resources=pipeline.resources,
-            repository_def=pipeline.defs.get_repository_def(),
+            resources=dict(defs.resources or {}),
+            repository_def=defs.get_repository_def(),
         ) as context:
             return schedule.evaluate_tick(context)
 
@@ -73,10 +80,10 @@ def test_upload_status_sensor_keeps_polling_an_unreachable_amc_within_its_budget
         dg.AssetMaterialization(
             asset_key=AMC_UPLOAD,
             partition="2026-05-04",
-            metadata={"upload_id": "u-123", "dataset_id": "crm_customers"},
+            metadata={"upload_id": "u-123", "dataset_id": "crm_customers", "instance": "us"},
         )
     )
-    cursor = json.dumps({"after": None, "pending": {}})
+    cursor = json.dumps({"after": {}, "pending": {}})
     pipeline.emulator.stop()  # AMC goes away: connection refused, retried within the budget
     result = tick(pipeline, "amc_upload_status", cursor)
     state = json.loads(result.cursor)
@@ -90,7 +97,7 @@ def test_initial_cursor_ignores_what_was_materialized_before(pipeline):
             asset_key=AMC_UPLOAD, partition="2026-05-04", metadata={"upload_id": "old"}
         )
     )
-    cursor = initial_cursor(pipeline.instance, AMC_UPLOAD)
+    cursor = initial_cursor(pipeline.instance, [AMC_UPLOAD])
     result = tick(pipeline, "amc_upload_status", cursor)
     assert json.loads(result.cursor)["pending"] == {}
 
@@ -103,7 +110,7 @@ def test_first_tick_without_a_cursor_skips_statuses_already_reported(pipeline):
             dg.AssetMaterialization(
                 asset_key=AMC_UPLOAD,
                 partition=partition,
-                metadata={"upload_id": upload_id, "dataset_id": "crm_customers"},
+                metadata={"upload_id": upload_id, "dataset_id": "crm_customers", "instance": "us"},
             )
         )
     pipeline.instance.report_runless_asset_event(
@@ -137,3 +144,58 @@ def test_landing_sensor_without_a_cursor_skips_a_file_already_landed(pipeline):
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     replaced = tick(pipeline, "landing_file_sensor", None)
     assert [r.partition_key for r in replaced.run_requests] == ["2026-05-04"]
+
+
+def test_a_future_dated_file_waits_for_its_date(pipeline):
+    future = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=3)
+    pipeline.write_export(future, 20)
+    first = tick(pipeline, "landing_file_sensor")
+    assert first.run_requests == []
+    assert (
+        "crm_export_" + future.isoformat() + ".csv" not in json.loads(first.cursor)["crm_customers"]
+    )
+
+
+def test_a_dimension_dataset_runs_once_for_its_newest_file(
+    tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket
+):
+    from adu_pipeline_tests.pipeline.conftest import make_pipeline
+
+    p = make_pipeline(tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket,
+                      datasets={"crm_customers_list": ["us"]}, segments=())  # fmt: skip
+    try:
+        p.write_export(dt.date(2026, 5, 3), 20)
+        p.write_export(dt.date(2026, 5, 4), 20)
+        first = tick(p, "landing_file_sensor")
+        [request] = first.run_requests
+        assert request.partition_key is None and request.job_name == "crm_customers_list_export_job"
+        [event] = first.asset_events
+        assert event.metadata["file_name"].value == "crm_export_2026-05-04.csv"
+        assert tick(p, "landing_file_sensor", first.cursor).run_requests == []
+        p.write_export(dt.date(2026, 5, 5), 20)
+        newer = tick(p, "landing_file_sensor", first.cursor)
+        assert len(newer.run_requests) == 1
+    finally:
+        p.instance.dispose()
+
+
+def test_segment_sensor_adds_partitions_reports_bad_and_removed_files(pipeline):
+    first = tick(pipeline, "segment_files_sensor")
+    [add] = first.dynamic_partitions_requests
+    assert list(add.partition_keys) == ["loyal_customers"]
+    assert first.run_requests == []  # nothing uploaded yet: no audience can pass
+    pipeline.instance.add_dynamic_partitions(keys.SEGMENT_PARTITIONS, ["loyal_customers"])
+
+    (pipeline.segments / "broken.yaml").write_text("name: x\nsql: SELECT 1\n")
+    second = tick(pipeline, "segment_files_sensor", first.cursor)
+    assert second.dynamic_partitions_requests == []
+    problems = json.loads(second.cursor)["problems"]
+    assert list(problems) == ["broken.yaml"] and "advertiser_id" in problems["broken.yaml"]
+
+    (pipeline.segments / "loyal_customers.yaml").unlink()
+    third = tick(pipeline, "segment_files_sensor", second.cursor)
+    [observation] = third.asset_events
+    assert observation.partition == "loyal_customers"
+    assert observation.metadata["segment_file"].value == "removed"
+    assert third.dynamic_partitions_requests == []  # the audience and its partition stay
+    assert tick(pipeline, "segment_files_sensor", third.cursor).asset_events == []
