@@ -9,6 +9,7 @@ import sys
 from adu_pipeline.errors import AduError
 
 # sub-command -> module exposing `add_parser(subparsers)`; each parser sets `func(args) -> int`.
+# Those in OWN_PARSER also expose `main(argv) -> int` and get the rest of argv as it is (click).
 SUBCOMMANDS = {
     "hash": "adu_pipeline.hashing.cli",
     "amc": "adu_pipeline.amc.cli",
@@ -17,6 +18,7 @@ SUBCOMMANDS = {
     "demo": "adu_pipeline.local.demo",
     "dev": "adu_pipeline.local.dev",
 }
+OWN_PARSER = frozenset({"amc"})
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -41,8 +43,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     only = argv[0] if argv and argv[0] in SUBCOMMANDS else None
-    args = build_parser(only).parse_args(argv)
     try:
+        if only in OWN_PARSER:
+            return int(importlib.import_module(SUBCOMMANDS[only]).main(argv[1:]) or 0)
+        args = build_parser(only).parse_args(argv)
         return int(args.func(args) or 0)
     except AduError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,20 +1,22 @@
 """AMC API client (Login with Amazon, Advertiser Data Upload, rule-based audiences); no Dagster."""
 
 from adu_pipeline.amc.bodies import (
-    DatasetDiff,
     amc_timestamp,
-    audience_differences,
     audience_request,
-    dataset_differences,
+    parse_amc_timestamp,
     same_data_source,
     upload_request,
 )
 from adu_pipeline.amc.client import AmcClient, AudienceResult, DatasetResult, UploadResult
 from adu_pipeline.amc.config import AmcConfig, AmcConfigError, Timeouts
+from adu_pipeline.amc.diffs import DatasetDiff, audience_differences, dataset_differences
 from adu_pipeline.amc.errors import (
     AmcApiError,
+    AmcAudienceConflict,
     AmcAuthError,
+    AmcConflictError,
     AmcConnectionError,
+    AmcDatasetConflict,
     AmcNotFoundError,
     AmcServerError,
     AmcThrottledError,
@@ -29,11 +31,14 @@ __all__ = [
     "Account",
     "Advertiser",
     "AmcApiError",
+    "AmcAudienceConflict",
     "AmcAuthError",
     "AmcClient",
     "AmcConfig",
     "AmcConfigError",
+    "AmcConflictError",
     "AmcConnectionError",
+    "AmcDatasetConflict",
     "AmcNotFoundError",
     "AmcServerError",
     "AmcThrottledError",
@@ -54,6 +59,7 @@ __all__ = [
     "audience_differences",
     "audience_request",
     "dataset_differences",
+    "parse_amc_timestamp",
     "same_data_source",
     "upload_request",
 ]

@@ -1,20 +1,23 @@
-"""Login with Amazon: refresh-token grant with a token cache, and the one-time code exchange."""
+"""Login with Amazon: the bearer token as an `httpx.Auth` (cached, refreshed on a 401), the
+refresh-token grant, and the one-time code exchange."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import httpx
 
-from adu_pipeline.amc.errors import AmcAuthError, error_from_response
+from adu_pipeline.amc.errors import AmcApiError, AmcAuthError, error_from_response
 
 SCOPE = "advertising::campaign_management"
 # Refresh this long before Amazon's expiry so a token never dies mid-request.
 EXPIRY_MARGIN_SECONDS = 120.0
+# Token fetch timeout for a request that carries none (httpx always sets one on ours).
+DEFAULT_FETCH_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,48 @@ class TokenCache:
             if token is None or token == self._token:
                 self._token = None
                 self._valid_until = 0.0
+
+
+class TokenUnavailable(Exception):
+    """Raised out of httpx by LwaAuth: no access token could be had, so nothing was sent."""
+
+    def __init__(self, error: AmcApiError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class LwaAuth(httpx.Auth):
+    """Adds `Authorization: Bearer <access token>`; on a 401, forgets that token, fetches a new
+    one and re-sends once (a rejected token is not a retry). The token fetch gets the request's
+    own (budget-clipped) timeout; its failures surface as TokenUnavailable."""
+
+    def __init__(self, tokens: TokenCache) -> None:
+        self._tokens = tokens
+
+    def __repr__(self) -> str:  # never the token
+        return "LwaAuth()"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        timeout = _timeout_cap(request)
+        token = self._token(timeout)
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            self._tokens.invalidate(token)
+            request.headers["Authorization"] = f"Bearer {self._token(timeout)}"
+            yield request
+
+    def _token(self, timeout: float) -> str:
+        try:
+            return self._tokens.get(timeout)
+        except AmcApiError as exc:
+            raise TokenUnavailable(exc) from None
+
+
+def _timeout_cap(request: httpx.Request) -> float:
+    """The longest phase timeout httpx will apply to this request (the budget clipped them)."""
+    values = [v for v in (request.extensions.get("timeout") or {}).values() if v is not None]
+    return max(values, default=DEFAULT_FETCH_TIMEOUT)
 
 
 def refresh_grant_form(client_id: str, client_secret: str, refresh_token: str) -> dict[str, str]:

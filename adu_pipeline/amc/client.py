@@ -1,7 +1,8 @@
 """The AMC API client: administration, ADU datasets and uploads, rule-based audiences.
 
-Every call goes through `Transport.request` (auth, retries, budget). Find-or-create helpers make
-the non-idempotent creates safe to repeat: they look before they create and look again after an
+Every call goes through `Transport.request` (auth, retries, budget). The client owns
+find-or-create: `ensure_dataset`, `ensure_audience` and `find_or_create_upload` make the
+non-idempotent creates safe to repeat: they look before they create and look again after an
 ambiguous failure instead of blindly re-sending the POST.
 """
 
@@ -17,17 +18,14 @@ from urllib.parse import quote
 
 import httpx
 
-from adu_pipeline.amc.bodies import (
-    DatasetDiff,
-    audience_differences,
-    dataset_differences,
-    same_data_source,
-    wrap_dataset_body,
-)
-from adu_pipeline.amc.config import AmcConfig
+from adu_pipeline.amc.bodies import same_data_source, wrap_dataset_body
+from adu_pipeline.amc.config import AmcConfig, AmcConfigError
+from adu_pipeline.amc.diffs import DatasetDiff, audience_differences, dataset_differences
 from adu_pipeline.amc.errors import (
     AmcApiError,
+    AmcAudienceConflict,
     AmcConnectionError,
+    AmcDatasetConflict,
     AmcNotFoundError,
     AmcServerError,
     AmcTimeout,
@@ -65,9 +63,12 @@ _STATUS_PREFERENCE = {
 
 @dataclass(frozen=True)
 class DatasetResult:
+    """What `ensure_dataset` did; `diff` is against the dataset as it was found (or created)."""
+
     dataset: Dataset
-    created: bool
-    diff: DatasetDiff
+    action: str  # "created" | "updated" (columns added) | "unchanged"
+    columns_added: tuple[str, ...] = ()
+    diff: DatasetDiff = DatasetDiff()
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,11 @@ class UploadResult:
 
 @dataclass(frozen=True)
 class AudienceResult:
+    """What `ensure_audience` did; `differences` are those a FAILED audience was updated over."""
+
     audience: Audience
     action: str  # "created" | "reused" | "updated"
     differences: tuple[str, ...] = ()
-
-    @property
-    def created(self) -> bool:
-        return self.action == "created"
 
 
 class AmcClient:
@@ -388,33 +387,72 @@ class AmcClient:
         )
         return Dataset.from_api(body.get("dataSet") or body)
 
-    def find_or_create_dataset(self, body: Mapping[str, Any]) -> DatasetResult:
-        """Create the dataset unless it exists; report how an existing one differs.
+    def ensure_dataset(self, body: Mapping[str, Any], *, add_columns: bool = True) -> DatasetResult:
+        """The dataset of `body` exists in AMC and matches it; never deletes anything.
 
-        A failed create whose outcome is unknown (timeout, 5xx) or that AMC rejects as a duplicate
-        is resolved by reading the dataset back, never by posting again.
+        Missing: created (after an ambiguous failure it is looked up before any new POST).
+        Existing: compared with `dataset_differences`; new nullable columns are added (unless
+        `add_columns=False`: then nothing changes and `diff.addable_columns` says what would);
+        any other difference raises AmcDatasetConflict listing every one.
         """
         view = self._budgeted()
         wrapped = wrap_dataset_body(body)
         dataset_id = str(wrapped["dataSet"].get("dataSetId") or "")
-        existing = view.find_dataset(dataset_id) if dataset_id else None
-        if existing is not None:
-            return DatasetResult(existing, False, dataset_differences(wrapped, existing))
-        try:
-            view.create_dataset(wrapped)
-            created = True
-        except (*AMBIGUOUS_ERRORS, AmcValidationError) as exc:
-            found = view.find_dataset(dataset_id) if dataset_id else None
-            if found is None:
-                raise exc from None
-            logger.info("create dataset: outcome resolved by reading it back")
-            return DatasetResult(
-                found, isinstance(exc, AMBIGUOUS_ERRORS), dataset_differences(wrapped, found)
-            )
-        dataset = view.find_dataset(dataset_id)
-        if dataset is None:  # not readable yet: report what we asked for
-            dataset = Dataset.from_api(wrapped["dataSet"])
-        return DatasetResult(dataset, created, dataset_differences(wrapped, dataset))
+        if not dataset_id:
+            raise AmcConfigError("a CreateDataSet body needs a dataSetId")
+        existing = view.find_dataset(dataset_id)
+        if existing is None:
+            existing = view._create_dataset_once(wrapped, dataset_id)
+            if existing is None:
+                created = view.find_dataset(dataset_id) or Dataset.from_api(wrapped["dataSet"])
+                return DatasetResult(created, "created", (), dataset_differences(wrapped, created))
+        diff = dataset_differences(wrapped, existing)
+        if not diff.is_compatible:
+            raise AmcDatasetConflict(existing.dataset_id, diff)
+        if not (diff.addable_columns and add_columns):
+            return DatasetResult(existing, "unchanged", (), diff)
+        dataset = existing
+        for column in diff.addable_columns:
+            dataset = view._add_column_once(dataset.dataset_id, column)
+        return DatasetResult(dataset, "updated", diff.addable_names, diff)
+
+    def _create_dataset_once(self, wrapped: Mapping[str, Any], dataset_id: str) -> Dataset | None:
+        """Create; None when this call created it, else the dataset someone else created."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.create_dataset(wrapped)
+                return None
+            except AmcValidationError:  # e.g. a duplicate: somebody created it meanwhile
+                found = self.find_dataset(dataset_id)
+                if found is None:
+                    raise
+                return found
+            except AMBIGUOUS_ERRORS as exc:
+                if self._found_after_ambiguous(exc, attempt, lambda: self.find_dataset(dataset_id)):
+                    logger.info("create dataset: outcome resolved by reading it back")
+                    return None
+
+    def _add_column_once(self, dataset_id: str, column: Mapping[str, Any]) -> Dataset:
+        """AddColumn; after an ambiguous failure the dataset is read back before any new POST."""
+        name = str(column.get("name"))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self.add_column(dataset_id, column)
+            except AMBIGUOUS_ERRORS as exc:
+
+                def has_column() -> Dataset | None:
+                    dataset = self.find_dataset(dataset_id)
+                    return dataset if dataset and name in dataset.column_names else None
+
+                if self._found_after_ambiguous(exc, attempt, has_column):
+                    logger.info("add column: outcome resolved by reading the dataset back")
+                    found = has_column()
+                    assert found is not None
+                    return found
 
     # -- uploads ------------------------------------------------------------------------------
 
@@ -528,7 +566,7 @@ class AmcClient:
     # -- rule-based audiences -----------------------------------------------------------------
 
     def create_audience(self, body: Mapping[str, Any]) -> Audience:
-        """POST /amc/audiences/query. A repeat makes a second audience: prefer find_or_create."""
+        """POST /amc/audiences/query. A repeat makes a second audience: prefer ensure_audience."""
         result = self._call(
             "POST",
             "/amc/audiences/query",
@@ -589,49 +627,44 @@ class AmcClient:
         matches.sort(key=lambda a: _STATUS_PREFERENCE.get(a.status, 9))
         return matches[0]
 
-    def find_or_create_audience(self, body: Mapping[str, Any]) -> AudienceResult:
-        """Idempotent create by audienceName: reuse an existing one, never post a duplicate.
+    def ensure_audience(
+        self, body: Mapping[str, Any], *, update_failed: bool = True
+    ) -> AudienceResult:
+        """The audience of `body` exists, found by name (and advertiserId); never a duplicate.
 
-        After an ambiguous failure (timeout, connection drop, 5xx) the list is read again before
-        any new POST, so a create that did reach AMC is found rather than repeated.
+        None: created (never blindly retried: after an ambiguous failure the list is read again
+        before any new POST). FAILED: updated in place with this body (unless `update_failed` is
+        False). Otherwise any `audience_differences` raise AmcAudienceConflict; else reused.
         """
         view = self._budgeted()
         name = str(body.get("audienceName") or "")
         advertiser = body.get("advertiserId")
         existing = view.find_audience(name, advertiser_id=advertiser)
-        if existing is not None:
-            return AudienceResult(existing, "reused", tuple(audience_differences(body, existing)))
+        if existing is None:
+            return AudienceResult(view._create_audience_once(body), "created")
+        differences = tuple(audience_differences(body, existing))
+        if update_failed and existing.status.is_failure:
+            updated = view.update_audience(existing.audience_id, body)
+            return AudienceResult(updated, "updated", differences)
+        if differences:
+            raise AmcAudienceConflict(name, existing.audience_id, differences)
+        return AudienceResult(existing, "reused")
+
+    def _create_audience_once(self, body: Mapping[str, Any]) -> Audience:
+        name = str(body.get("audienceName") or "")
+        advertiser = body.get("advertiserId")
         attempt = 0
         while True:
             attempt += 1
             try:
-                return AudienceResult(view.create_audience(body), "created")
+                return self.create_audience(body)
             except AMBIGUOUS_ERRORS as exc:
-                # Give a create that did reach AMC a moment to show up in the list, then look.
-                delay = view.retry.delay_for(exc, attempt, view._t.rng)
-                fits = view._deadline is None or delay < view._deadline.remaining()
-                if fits:
-                    view._t.sleep(delay)
-                found = view.find_audience(name, advertiser_id=advertiser)
+                found = self._found_after_ambiguous(
+                    exc, attempt, lambda: self.find_audience(name, advertiser_id=advertiser)
+                )
                 if found is not None:
                     logger.info("create audience: outcome resolved by listing audiences")
-                    return AudienceResult(found, "created")
-                if attempt >= view.retry.max_attempts or not fits:
-                    raise
-
-    def ensure_audience(
-        self,
-        body: Mapping[str, Any],
-        *,
-        update_failed: bool = True,
-    ) -> AudienceResult:
-        """find_or_create_audience, then re-run a FAILED audience with this body (PUT)."""
-        result = self._budgeted().find_or_create_audience(body)
-        audience = result.audience
-        if result.action == "reused" and update_failed and audience.status.is_failure:
-            updated = self.update_audience(audience.audience_id, body)
-            return AudienceResult(updated, "updated")  # now carries this body's settings
-        return result
+                    return found
 
     def wait_for_audience(
         self,
@@ -655,6 +688,21 @@ class AmcClient:
     def _budgeted(self) -> AmcClient:
         """This client if it already has a deadline, else a view bounded by one call budget."""
         return self if self._deadline is not None else self.with_budget(self.retry.budget_seconds)
+
+    def _found_after_ambiguous(
+        self, exc: AmcApiError, attempt: int, look: Callable[[], Any]
+    ) -> Any:
+        """After a create whose outcome is unknown: pause (so a create that did reach AMC shows
+        up), look; re-raise `exc` when it is not there and no attempt or budget is left, else
+        return what was found (None: the caller may POST again)."""
+        delay = self.retry.delay_for(exc, attempt, self._t.rng)
+        fits = self._deadline is None or delay < self._deadline.remaining()
+        if fits:
+            self._t.sleep(delay)
+        found = look()
+        if found is None and (attempt >= self.retry.max_attempts or not fits):
+            raise exc
+        return found
 
     def _wait(
         self,

@@ -26,6 +26,26 @@ AUTHORIZE_URLS = {
     "EU": "https://eu.account.amazon.com/ap/oa",
     "FE": "https://apac.account.amazon.com/ap/oa",
 }
+# API.md 1.3: marketplace ids (subset) and their countries; `adu amc discover` names instances so.
+MARKETPLACE_COUNTRIES = {
+    "ATVPDKIKX0DER": "US",
+    "A2EUQ1WTGCTBG2": "CA",
+    "A1AM78C64UM0Y8": "MX",
+    "A2Q3Y263D00KWC": "BR",
+    "A1F83G8C2ARO7P": "UK",
+    "A1PA6795UKMFR9": "DE",
+    "A13V1IB3VIYZZH": "FR",
+    "APJ6JRA9NG5V4": "IT",
+    "A1RKKUPIHCS9HS": "ES",
+    "A1805IZSGTT6HS": "NL",
+    "A2NODRKZP88ZB9": "SE",
+    "A33AVAJ2PDY3EV": "TR",
+    "A17E79C6D8DWNP": "SA",
+    "A2VIGQ35RCS4UG": "AE",
+    "A1VC38T7YXB528": "JP",
+    "A39IBJ37TRP1C6": "AU",
+    "A21TJRUUN4KGV": "IN",
+}
 
 ENV_PREFIX = "ADU_AMC_"
 SECRET_FIELDS = frozenset({"client_secret", "refresh_token"})

@@ -6,11 +6,14 @@ import json
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from adu_pipeline.errors import AduError
+
+if TYPE_CHECKING:
+    from adu_pipeline.amc.diffs import DatasetDiff
 
 _MAX_DETAIL_CHARS = 500
 _MAX_ERRORS_SHOWN = 5
@@ -206,3 +209,35 @@ def _reason(status: int | None) -> str:
 def _one_line(text: str) -> str:
     flat = " ".join(str(text).split())
     return flat if len(flat) <= _MAX_DETAIL_CHARS else flat[: _MAX_DETAIL_CHARS - 1] + "…"
+
+
+class AmcConflictError(AduError):
+    """What AMC holds differs from what we want in a way no call may fix (a person decides).
+
+    Not an AmcApiError: AMC answered fine, so retrying can never help.
+    """
+
+
+class AmcDatasetConflict(AmcConflictError):
+    """The dataset exists and differs beyond new nullable columns; `.diff` holds every line."""
+
+    def __init__(self, dataset_id: str, diff: DatasetDiff) -> None:
+        self.dataset_id = dataset_id
+        self.diff = diff
+        super().__init__(
+            f"dataset {dataset_id} exists in AMC and differs from the definition: "
+            + "; ".join(diff.differences)
+        )
+
+
+class AmcAudienceConflict(AmcConflictError):
+    """An audience of this name exists with other settings; `.differences` lists them."""
+
+    def __init__(self, name: str, audience_id: str, differences: list[str] | tuple[str, ...]):
+        self.name = name
+        self.audience_id = audience_id
+        self.differences = tuple(differences)
+        super().__init__(
+            f"audience {name!r} exists ({audience_id}) with other settings: "
+            + "; ".join(self.differences)
+        )

@@ -1,4 +1,8 @@
-"""One request with auth, retries and a time budget; logs method, path, status and attempt only."""
+"""One request with auth, retries and a time budget; logs method, path, status and attempt only.
+
+Auth is `LwaAuth` (an httpx.Auth: bearer token, one refresh on a 401); this module owns retries,
+backoff and the deadline, and tells a request that was never sent from one that may have acted.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,14 @@ from typing import Any
 
 import httpx
 
-from adu_pipeline.amc.auth import TokenCache, TokenGrant, parse_grant, refresh_grant_form
+from adu_pipeline.amc.auth import (
+    LwaAuth,
+    TokenCache,
+    TokenGrant,
+    TokenUnavailable,
+    parse_grant,
+    refresh_grant_form,
+)
 from adu_pipeline.amc.config import AmcConfig, Timeouts
 from adu_pipeline.amc.errors import (
     AmcApiError,
@@ -51,6 +62,7 @@ class Transport:
             follow_redirects=False,
         )
         self.tokens = TokenCache(self._fetch_token, clock=clock)
+        self.auth = LwaAuth(self.tokens)
 
     def close(self) -> None:
         if self._owns_http:
@@ -59,12 +71,20 @@ class Transport:
     # -- Login with Amazon ------------------------------------------------------------------
 
     def _fetch_token(self, timeout: float) -> TokenGrant:
+        """One refresh-token grant; failures are the typed AmcApiError (LwaAuth wraps them)."""
         cfg = self.config
         cfg.require("client_id", "client_secret", "refresh_token", purpose="Login with Amazon")
         form = refresh_grant_form(cfg.client_id, cfg.client_secret, cfg.refresh_token)
-        response = self._send_once(
-            "POST", cfg.lwa_token_url, timeout, data=form, headers={"Accept": "application/json"}
-        )
+        try:
+            response = self._send_once(
+                "POST",
+                cfg.lwa_token_url,
+                timeout,
+                data=form,
+                headers={"Accept": "application/json"},
+            )
+        except _SendFailure as failure:
+            raise failure.error from None
         return parse_grant(response)
 
     # -- requests -----------------------------------------------------------------------------
@@ -86,14 +106,18 @@ class Transport:
         """Send with retries on 429/5xx/transport errors within `policy` and the deadline.
 
         Non-idempotent requests are retried only when the server cannot have acted on them
-        (429, or the connection was never made); other failures surface as ambiguous errors.
-        A 401 refreshes the access token once and repeats the request once.
+        (429, no token, or the connection was never made); other failures surface as ambiguous
+        errors. A 401 refreshes the access token once and repeats the request (LwaAuth).
         """
         call_deadline = Deadline.earliest(Deadline(policy.budget_seconds, self.clock), deadline)
         assert call_deadline is not None
         path = httpx.URL(url).path
+        send_headers = dict(headers or {})
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body).encode("utf-8")
+            send_headers["Content-Type"] = content_type or "application/json"
         attempt = 0
-        refreshed = False
         while True:
             attempt += 1
             remaining = call_deadline.remaining()
@@ -104,17 +128,7 @@ class Transport:
                     path=path,
                     attempts=attempt - 1,
                 )
-            token: str | None = None
             try:
-                send_headers = dict(headers or {})
-                if auth:
-                    token = self._token(remaining)
-                    send_headers["Authorization"] = f"Bearer {token}"
-                    remaining = call_deadline.remaining()
-                body = None
-                if json_body is not None:
-                    body = json.dumps(json_body).encode("utf-8")
-                    send_headers["Content-Type"] = content_type or "application/json"
                 response = self._send_once(
                     method,
                     url,
@@ -122,26 +136,19 @@ class Transport:
                     headers=send_headers,
                     params=params,
                     content=body,
+                    auth=self.auth if auth else None,
                 )
-                error: AmcApiError | None = None
-                sent = True
                 if response.is_success:
                     logger.debug(
                         "%s %s -> %s (attempt %d)", method, path, response.status_code, attempt
                     )
                     return response
                 logger.info("%s %s -> %s (attempt %d)", method, path, response.status_code, attempt)
-                if response.status_code == 401 and auth and not refreshed:
-                    refreshed = True
-                    self.tokens.invalidate(token)
-                    attempt -= 1  # the refresh repeat is not a retry
-                    continue
-                error = error_from_response(response, attempts=attempt)
+                error, sent = error_from_response(response, attempts=attempt), True
             except _SendFailure as failure:
                 error, sent = failure.error, failure.sent
                 error.attempts = attempt
                 logger.info("%s %s -> %s (attempt %d)", method, path, type(error).__name__, attempt)
-            assert error is not None
             safe_to_repeat = idempotent or not sent or isinstance(error, AmcThrottledError)
             if not (error.retryable and safe_to_repeat) or attempt >= policy.max_attempts:
                 raise error
@@ -150,17 +157,6 @@ class Transport:
                 logger.info("%s %s: retry budget exhausted after attempt %d", method, path, attempt)
                 raise error
             self.sleep(delay)
-
-    def _token(self, timeout: float) -> str:
-        """The cached access token; a retryable token failure never counts as a sent request."""
-        try:
-            return self.tokens.get(timeout)
-        except _SendFailure as failure:
-            raise _SendFailure(failure.error, sent=False) from None
-        except AmcApiError as exc:
-            if exc.retryable:
-                raise _SendFailure(exc, sent=False) from None
-            raise
 
     def _send_once(
         self,
@@ -172,8 +168,9 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         content: bytes | None = None,
         data: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
     ) -> httpx.Response:
-        """One HTTP exchange; transport failures become _SendFailure with a typed error."""
+        """One HTTP exchange; transport failures and a missing token become _SendFailure."""
         path = httpx.URL(url).path
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
         try:
@@ -184,8 +181,13 @@ class Transport:
                 params=clean_params or None,
                 content=content,
                 data=data,
+                auth=auth,
                 timeout=_timeout(self.config.timeouts, timeout),
             )
+        except TokenUnavailable as exc:
+            if exc.error.retryable:
+                raise _SendFailure(exc.error, sent=False) from None
+            raise exc.error from None
         except httpx.TimeoutException as exc:
             never_sent = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
             raise _SendFailure(

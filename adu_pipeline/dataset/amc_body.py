@@ -28,8 +28,3 @@ def column_body(column: ColumnDefinition) -> dict[str, Any]:
     if column.consent_type:
         body["consentType"] = column.consent_type
     return body
-
-
-def add_column_body(column: ColumnDefinition) -> dict[str, Any]:
-    """The AddColumnToDataSet request body `{"column": {...}}`."""
-    return {"column": column_body(column)}

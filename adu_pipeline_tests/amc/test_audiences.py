@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from adu_pipeline.amc import (
+    AmcAudienceConflict,
     AmcNotFoundError,
     AmcServerError,
     JobStatus,
@@ -21,7 +24,7 @@ SQL = "SELECT user_id FROM crm_customers"
 @pytest.fixture
 def loaded(client, waiter, s3_client, s3_bucket):
     """crm_customers with 6,000 hashed rows ingested (enough for the 2,000-user minimum)."""
-    client.find_or_create_dataset(load_definition(CRM_DEFINITION).create_body())
+    client.ensure_dataset(load_definition(CRM_DEFINITION).create_body())
     s3_client.put_object(Bucket=s3_bucket, Key="aud/part-0.csv.gz", Body=crm_csv_gz(6000))
     upload = client.create_upload(
         "crm_customers", upload_request(s3_bucket, key="aud/part-0.csv.gz")
@@ -77,9 +80,9 @@ def test_unknown_table_fails_with_reason(client, waiter, emu):
     assert "nowhere" in (failed.status_reason or "")
 
 
-def test_find_or_create_audience_creates_once(client, emu, hooks):
-    first = client.find_or_create_audience(body(emu))
-    second = client.find_or_create_audience(body(emu))
+def test_ensure_audience_creates_once(client, emu, hooks):
+    first = client.ensure_audience(body(emu))
+    second = client.ensure_audience(body(emu))
     assert first.action == "created" and second.action == "reused"
     assert second.audience.audience_id == first.audience.audience_id
     assert second.differences == ()
@@ -87,13 +90,32 @@ def test_find_or_create_audience_creates_once(client, emu, hooks):
     assert len(client.list_audiences()) == 1
 
 
-def test_reuse_reports_differences(client, emu):
-    client.find_or_create_audience(body(emu))
-    other = client.find_or_create_audience(body(emu, sql=SQL + " WHERE 1=1", days=60))
-    assert other.action == "reused"
-    assert any("query" in d for d in other.differences)
-    assert "time window days: AMC has 30.0, wanted 60.0" in other.differences
+def test_a_different_audience_of_the_same_name_is_a_conflict(client, emu, hooks):
+    client.ensure_audience(body(emu))
+    with pytest.raises(AmcAudienceConflict) as info:
+        client.ensure_audience(body(emu, sql=SQL + " WHERE 1=1", days=60))
+    conflict = info.value
+    assert conflict.differences == (
+        "query differs (whitespace and a trailing ';' ignored)",
+        "time window days: AMC has 30.0, wanted 60.0",
+    )
+    assert str(conflict).startswith("audience 'high value' exists (")
+    assert "with other settings: query differs" in str(conflict)
+    assert hooks.count("POST", "/amc/audiences/query") == 1  # nothing was created or changed
+    assert hooks.count("PUT", "/amc/audiences/query") == 0
     assert len(client.list_audiences()) == 1
+
+
+def test_a_repeat_a_day_later_with_the_same_segment_is_reused(client, emu):
+    """A relative window ends at the run time: the next day's body has other bounds, same length."""
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    client.ensure_audience(
+        audience_request("daily", SQL, emu.advertiser_id, relative_days=30, now=now)
+    )
+    later = audience_request(
+        "daily", SQL + " ;\n", emu.advertiser_id, relative_days=30, now=now + timedelta(days=1)
+    )
+    assert client.ensure_audience(later).action == "reused"
 
 
 def test_create_audience_is_never_retried_blindly(client, emu, hooks):
@@ -104,9 +126,9 @@ def test_create_audience_is_never_retried_blindly(client, emu, hooks):
     assert client.list_audiences() == []
 
 
-def test_find_or_create_looks_again_after_a_5xx_then_creates_once(client, emu, hooks, fake_time):
+def test_ensure_looks_again_after_a_5xx_then_creates_once(client, emu, hooks, fake_time):
     hooks.fail("/amc/audiences/query", 503, count=1, method="POST")
-    result = client.find_or_create_audience(body(emu))
+    result = client.ensure_audience(body(emu))
     assert result.action == "created"
     assert hooks.count("POST", "/amc/audiences/query") == 2  # the 503, then one real create
     assert hooks.count("GET", "/amc/audiences/query") == 2  # before, and after the 503

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -116,3 +117,29 @@ def test_ads_account_header_is_sent_when_configured(emulator_factory):
         )
     ) as c:
         assert c.list_datasets() == []
+
+
+def test_the_token_is_an_httpx_auth_shared_by_threads_and_never_shown(emu, hooks):
+    import httpx
+
+    from adu_pipeline.amc.auth import LwaAuth
+
+    with AmcClient(config_for(emu)) as c:
+        auth = c._t.auth
+        assert isinstance(auth, LwaAuth) and isinstance(auth, httpx.Auth)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert list(pool.map(lambda _: c.list_datasets(), range(16))) == [[]] * 16
+        assert hooks.count("POST", "/auth/o2/token") == 1  # one fetch for all threads
+        token = c.access_token()
+        shown = " ".join(repr(x) for x in (c, c.config, auth, c._t.tokens))
+        for secret in (token, emu.client_secret, emu.refresh_token):
+            assert secret not in shown
+
+
+def test_401_on_a_create_is_resent_once_with_a_new_token(client, hooks):
+    client.list_datasets()
+    hooks.fail("/dataSets", 401, count=1, method="POST")
+    column = {"name": "tier", "dataType": "STRING", "columnType": "DIMENSION"}
+    assert client.create_dataset({"dataSetId": "after_401", "columns": [column]}) == "after_401"
+    creates = hooks.count("POST", "/dataSets") - hooks.count("POST", "/dataSets/list")
+    assert creates == 2 and hooks.count("POST", "/auth/o2/token") == 2

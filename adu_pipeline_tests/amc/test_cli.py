@@ -186,3 +186,112 @@ def test_readme_sequence_twice_creates_nothing_the_second_time(emulator_factory,
         assert len(client.list_uploads(dataset_id="crm_customers")) == 1
         audiences = client.list_audiences()
         assert [a.name for a in audiences] == ["adu loyal customers"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("upload", "--dataset", "d", "--bucket", "b"),  # no source
+        ("upload", "--dataset", "d", "--bucket", "b", "--key", "k", "--prefix", "p"),
+        ("datasets", "create", "--definition", "a.yaml", "--body", "b.json"),
+        ("datasets", "list", "--no-such-flag"),
+        ("upload", "--dataset", "d", "--bucket", "b", "--key", "k", "--format", "xml"),
+        ("audience", "create", "--name", "n", "--sql", "SELECT user_id", "--sql-file", "f"),
+        ("audience", "create", "--name", "n", "--sql", "SELECT user_id FROM t",
+         "--advertiser", "1", "--start", "2025-13-01", "--end", "2025-01-02"),
+        ("nope",),
+    ],
+    ids=lambda a: " ".join(a[:3]),
+)  # fmt: skip
+def test_bad_input_is_one_error_line_and_exit_2(args):
+    result = adu(*args, env=base_env())
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    line = result.stderr
+    assert line.startswith("error: ") and line.count("\n") == 1, line
+    assert "Traceback" not in line
+
+
+def test_help_lists_the_commands_and_their_flags():
+    top = adu("--help", env=base_env())
+    assert top.returncode == 0
+    for command in ("login", "discover", "datasets", "upload", "audience", "audiences"):
+        assert command in top.stdout
+    create = adu("datasets", "create", "--help", env=base_env())
+    assert create.returncode == 0
+    assert "--add-columns" in create.stdout and "[ADU_AMC_INSTANCE_ID]" in create.stdout
+
+
+def test_discover_prints_a_ready_to_paste_instances_yaml(emu, tmp_path):
+    import yaml
+
+    from adu_pipeline.dataset import load_instances
+
+    result = adu("discover", env=emulator_env(emu))
+    assert result.returncode == 0, result.stderr
+    snippet = result.stdout.split("data/instances.yaml:\n", 1)[1]
+    assert yaml.safe_load(snippet) == {
+        "instances": [
+            {
+                "key": "us",
+                "region": "NA",
+                "instance_id": emu.instance_id,
+                "account_id": emu.account_id,
+                "marketplace_id": emu.marketplace_id,
+                "dsp_advertisers": [emu.advertiser_id],
+            }
+        ]
+    }
+    (tmp_path / "instances.yaml").write_text(snippet)
+    (instance,) = load_instances(tmp_path / "instances.yaml")
+    assert instance.instance_id == emu.instance_id
+    as_json = json.loads(adu("discover", "--json", env=emulator_env(emu)).stdout)
+    assert as_json["instances_yaml"].strip() == snippet.strip()
+
+
+def test_datasets_diff_then_add_columns(emu, tmp_path):
+    env = emulator_env(emu)
+    column = {"name": "tier", "dataType": "STRING", "columnType": "DIMENSION"}
+    body = {"dataSet": {"dataSetId": "cli_ds", "columns": [dict(column, name="email")]}}
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps(body))
+    missing = adu("datasets", "diff", "--body", str(path), env=env)
+    assert missing.returncode == 1 and "is not in AMC" in missing.stdout
+    assert adu("datasets", "create", "--body", str(path), env=env).returncode == 0
+    same = adu("datasets", "diff", "--body", str(path), env=env)
+    assert same.returncode == 0 and "no differences" in same.stdout
+
+    body["dataSet"]["columns"].append(column)
+    path.write_text(json.dumps(body))
+    grown = adu("datasets", "diff", "--body", str(path), "--json", env=env)
+    assert grown.returncode == 1
+    assert json.loads(grown.stdout)["addableColumns"] == ["tier"]
+    refused = adu("datasets", "create", "--body", str(path), env=env)
+    assert refused.returncode == 2
+    assert "new nullable columns tier are not in AMC yet (rerun with --add-columns)" in (
+        refused.stderr
+    )
+    added = adu("datasets", "create", "--body", str(path), "--add-columns", env=env)
+    assert added.returncode == 0 and "added columns tier" in added.stdout
+
+    body["dataSet"]["columns"][1]["dataType"] = "LONG"
+    path.write_text(json.dumps(body))
+    clash = adu("datasets", "create", "--body", str(path), env=env)
+    assert clash.returncode == 2
+    assert clash.stderr == (
+        "error: dataset cli_ds exists in AMC and differs from the definition: "
+        "column 'tier': dataType is STRING in AMC, LONG in the definition\n"
+    )
+
+
+def test_audience_end_date_is_inclusive_like_segments(emu):
+    args = ("audience", "create", "--name", "fixed", "--sql", "SELECT user_id FROM crm",
+            "--advertiser", emu.advertiser_id, "--start", "2025-01-01", "--end", "2025-01-31",
+            "--json")  # fmt: skip
+    result = adu(*args, env=emulator_env(emu))
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert (created["timeWindowStart"], created["timeWindowEnd"]) == (
+        "2025-01-01T00:00:00Z",
+        "2025-02-01T00:00:00Z",
+    )

@@ -140,7 +140,7 @@ def test_audience_create_that_reached_amc_is_found_not_repeated(emu, lagging_pro
         assert len(posts) == 1
 
         lagging_proxy.delay_reply("POST", "/amc/audiences/query", 1.0)
-        result = c.find_or_create_audience(dict(body, audienceName="ambiguous-2"))
+        result = c.ensure_audience(dict(body, audienceName="ambiguous-2"))
         assert result.action == "created" and result.audience.name == "ambiguous-2"
         posts = [p for p in lagging_proxy.completed if p == ("POST", "/amc/audiences/query")]
         assert len(posts) == 2  # one POST per audience: the lost reply was not re-sent

@@ -18,7 +18,7 @@ from adu_pipeline_tests.amc.test_datasets import CRM_DEFINITION
 
 @pytest.fixture
 def crm(client):
-    client.find_or_create_dataset(load_definition(CRM_DEFINITION).create_body())
+    client.ensure_dataset(load_definition(CRM_DEFINITION).create_body())
     return "crm_customers"
 
 
