@@ -43,7 +43,8 @@ class SensorDriver:
             sensor_name=sensor_name,
             resources=dict(self.defs.resources or {}),
         )
-        with context:
+        # The daemon resolves dynamic partition keys against the instance; do the same here.
+        with context, dg.partition_loading_context(dynamic_partitions_store=self.instance):
             data = sensor.evaluate_tick(context)
         for request in data.dynamic_partitions_requests or []:  # before the runs that need them
             if isinstance(request, dg.AddDynamicPartitionsRequest):
