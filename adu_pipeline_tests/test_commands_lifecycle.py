@@ -29,6 +29,7 @@ def _project(tmp_path: Path) -> Path:
     for folder in ("data/datasets", "data/segments"):
         shutil.copytree(ROOT / folder, project / folder)
     shutil.copy(ROOT / "workspace.yaml", project / "workspace.yaml")
+    shutil.copy(ROOT / "data/instances.yaml", project / "data/instances.yaml")
     return project
 
 

@@ -15,7 +15,6 @@ import pyarrow.csv as pacsv
 import pytest
 
 from adu_pipeline.dataset import load_definition
-from adu_pipeline.normalization import canonical_country
 from adu_pipeline.local.sample_data import (
     BAD_PHONES,
     CHUNK_ROWS,
@@ -23,6 +22,7 @@ from adu_pipeline.local.sample_data import (
     sample_table,
     write_sample_export,
 )
+from adu_pipeline.normalization import canonical_country
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "adu_pipeline_tests" / "data" / "crm_small.csv"

@@ -1,4 +1,4 @@
-"""Throughput and peak memory of the synthetic CRM export generator (adu_pipeline.local.sample_data).
+"""Throughput and peak memory of the synthetic CRM export generator (local.sample_data).
 
     .venv/bin/python benchmarks/sample_export_throughput.py --rows 1000000
     .venv/bin/python benchmarks/sample_export_throughput.py --rows 5000000 --gzip-only

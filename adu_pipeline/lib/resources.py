@@ -10,7 +10,8 @@ in prod a missing one is an error naming the variable, never a fall-back to loca
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -111,3 +112,16 @@ def _prod(source: Mapping[str, str]) -> dict[str, Any]:
             ads_account_id=_secret(source, "ADU_AMC_ADS_ACCOUNT_ID"),
         ),
     }
+
+
+@contextmanager
+def amc_client_outside_run(
+    resource: AmcResource, instance: Any, budget_seconds: float = SENSOR_BUDGET_SECONDS
+) -> Iterator[AmcClient]:
+    """A client from the `amc` resource outside a run (demo, tests): EnvVars are resolved the way
+    a run resolves them."""
+    with (
+        dg.build_resources({"amc": resource}) as built,
+        built.amc.client(instance, budget_seconds=budget_seconds) as client,
+    ):
+        yield client

@@ -118,6 +118,7 @@ def run_demo(
     from adu_pipeline.lib import cursor, keys
     from adu_pipeline.lib.build import project_definitions
     from adu_pipeline.lib.catalog import scan_segments
+    from adu_pipeline.lib.resources import amc_client_outside_run
     from adu_pipeline.lib.status_sensors import initial_cursor
     from adu_pipeline.local.driver import SensorDriver, run_failure_reason
     from adu_pipeline.local.stack import LocalStack, local_dir
@@ -228,7 +229,7 @@ def run_demo(
         amc = defs.resources["amc"]
         for figures in summary["datasets"]:
             for up in figures["uploads"]:
-                with amc.client(catalog.instances[up["instance"]], budget_seconds=20) as client:
+                with amc_client_outside_run(amc, catalog.instances[up["instance"]]) as client:
                     upload = client.get_upload(figures["dataset"], up["upload_id"])
                 up.update(
                     status=upload.status_raw,
@@ -294,11 +295,12 @@ def _dataset_figures(instance: Any, project: Any, partition: str) -> list[dict[s
 
 def _audience_figures(amc: Any, catalog: Any, scan: Any) -> list[dict[str, Any]]:
     from adu_pipeline.amc import JobStatus
+    from adu_pipeline.lib.resources import amc_client_outside_run
 
     audiences = []
     for key, segment in sorted(scan.segments.items()):
         instance_key = catalog.segment_instance_of(segment)
-        with amc.client(catalog.instances[instance_key], budget_seconds=20) as client:
+        with amc_client_outside_run(amc, catalog.instances[instance_key]) as client:
             audience = client.find_audience(segment.name, advertiser_id=segment.advertiser_id)
         if audience is None:
             continue

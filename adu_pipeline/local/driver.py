@@ -43,8 +43,11 @@ class SensorDriver:
             sensor_name=sensor_name,
             resources=dict(self.defs.resources or {}),
         )
-        # The daemon resolves dynamic partition keys against the instance; do the same here.
-        with context, dg.partition_loading_context(dynamic_partitions_store=self.instance):
+        # The daemon resolves run requests' dynamic partition keys against the instance plus the
+        # tick's own partition requests; a context built from an instance (not an instance ref)
+        # has no such store, so give it the instance (a cached property of the context).
+        context.__dict__["caching_dynamic_partitions_loader"] = self.instance
+        with context:
             data = sensor.evaluate_tick(context)
         for request in data.dynamic_partitions_requests or []:  # before the runs that need them
             if isinstance(request, dg.AddDynamicPartitionsRequest):

@@ -19,6 +19,7 @@ import yaml
 from adu_pipeline.emulator.config import EmulatorConfig
 from adu_pipeline.lib import keys
 from adu_pipeline.lib.build import project_definitions
+from adu_pipeline.lib.resources import amc_client_outside_run
 from adu_pipeline.lib.status_sensors import initial_cursor
 from adu_pipeline.local.conversions import write_conversions_export
 from adu_pipeline.local.driver import SensorDriver
@@ -78,7 +79,7 @@ class Pipeline:
 
     def amc_client(self, instance_key: str = "us"):
         instance = self.project.catalog.instances[instance_key]
-        return self.defs.resources["amc"].client(instance, budget_seconds=20)
+        return amc_client_outside_run(self.defs.resources["amc"], instance)
 
     def s3_keys(self) -> list[str]:
         listing = self.s3_client.list_objects_v2(Bucket=self.bucket)

@@ -202,7 +202,7 @@ def test_backfill_of_three_dates_with_the_dagster_cli(
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
-    instance = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(p.home)))
+    instance = dg.DagsterInstance.local_temp(str(p.home))  # opens the instance in that folder
     try:
         deadline = time.monotonic() + 600
         while any(not r.is_finished for r in instance.get_runs()):
@@ -318,3 +318,33 @@ def test_demo_never_replaces_a_landing_file_it_did_not_write(tmp_path, monkeypat
     with pytest.raises(InputError, match="was not written by adu demo"):
         run_demo(rows=100, export_date=day)
     assert theirs.read_text() == "Email\nsomeone@example.com\n"
+
+
+def test_a_segment_file_added_while_running_gets_its_audience_without_a_reload(pipeline):
+    """As under `adu dev`: the definitions stay loaded; the new file is picked up by a tick."""
+    day = recent_day()
+    pipeline.write_export(day, 5000, seed=3)
+    driver = pipeline.driver()  # definitions loaded once, before the new segment exists
+    driver.tick("segment_files_sensor")
+    [run] = driver.tick("landing_file_sensor").runs
+    assert run.success, run_failure_reason(run)
+    ticks = driver.until("amc_upload_status", lambda o: bool(o[-1].checks()), timeout=120)
+    assert [r.success for t in ticks for r in t.runs] == [True]  # loyal_customers
+
+    shutil.copy(REPO_DATA / "segments" / "gold_customers.yaml", pipeline.segments)
+    added = driver.tick("segment_files_sensor")
+    [run] = added.runs
+    assert run.success, run_failure_reason(run)
+    [created] = materializations(run, AUDIENCE)
+    assert created["action"] == "created" and created["audience_name"] == "adu gold customers"
+    assert "gold_customers" in pipeline.instance.get_dynamic_partitions(keys.SEGMENT_PARTITIONS)
+    driver.until("amc_audience_status", lambda o: sum(len(t.checks()) for t in o) >= 2)
+    with pipeline.amc_client() as client:
+        names = sorted(a.name for a in client.list_audiences())
+    assert names == ["adu gold customers", "adu loyal customers"]
+
+    (pipeline.segments / "gold_customers.yaml").unlink()  # removed: reported, never deleted
+    removed = driver.tick("segment_files_sensor")
+    assert [e.partition for e in removed.events] == ["gold_customers"] and not removed.runs
+    with pipeline.amc_client() as client:
+        assert len(client.list_audiences()) == 2
