@@ -14,7 +14,7 @@ from adu_pipeline.lib import keys
 from adu_pipeline.lib.metadata import latest_metadata
 from adu_pipeline.lib.plan import DatasetPlan
 from adu_pipeline.lib.resources import AmcResource
-from adu_pipeline.lib.retries import AMC_RETRY_POLICY, amc_failure
+from adu_pipeline.lib.retries import AMC_RETRY_POLICY, amc_failure, status_check_result
 
 FORMATS = {"csv_gz": ("csv", "GZIP"), "parquet": ("parquet", "NONE")}
 
@@ -159,14 +159,15 @@ def upload_status_check(plan: DatasetPlan, instance) -> dg.AssetChecksDefinition
                 upload = client.get_upload(plan.id, str(newest["upload_id"]))
         except AmcApiError as exc:
             raise amc_failure("AMC upload status", exc) from None
-        return dg.AssetCheckResult(
-            passed=upload.status.is_success,
-            metadata={
+        return status_check_result(
+            upload.status,
+            {
                 "upload_id": upload.upload_id,
                 "status": upload.status_raw,
                 "OutputRowCount": upload.output_row_count or 0,
             },
-            description=upload.message,
+            upload.message,
+            f"upload {upload.upload_id}",
         )
 
     return _check

@@ -17,7 +17,7 @@ from adu_pipeline.lib.catalog import scan_segments
 from adu_pipeline.lib.metadata import latest_metadata
 from adu_pipeline.lib.plan import DatasetPlan
 from adu_pipeline.lib.resources import AmcResource
-from adu_pipeline.lib.retries import AMC_RETRY_POLICY, amc_failure
+from adu_pipeline.lib.retries import AMC_RETRY_POLICY, amc_failure, status_check_result
 from adu_pipeline.settings import Settings
 
 segment_partitions = dg.DynamicPartitionsDefinition(name=keys.SEGMENT_PARTITIONS)
@@ -104,15 +104,16 @@ def audience_status_check(catalog) -> dg.AssetChecksDefinition:
                 audience = client.get_audience(str(newest["audience_id"]))
         except AmcApiError as exc:
             raise amc_failure("AMC audience status", exc) from None
-        return dg.AssetCheckResult(
-            passed=audience.status.is_success,
-            metadata={
+        return status_check_result(
+            audience.status,
+            {
                 "audience_id": audience.audience_id,
                 "status": audience.status_raw,
                 "audience_count": audience.audience_count or 0,
                 "dsp_audience_id": audience.dsp_audience_id or "",
             },
-            description=audience.status_reason if audience.status.is_failure else None,
+            audience.status_reason if audience.status.is_failure else None,
+            f"audience {audience.audience_id}",
         )
 
     return _check

@@ -3,6 +3,8 @@ budget; Dagster retries the step a few more times, but never a failure a person 
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 
 from adu_pipeline.amc import AmcApiError
@@ -19,3 +21,19 @@ def amc_failure(what: str, exc: AmcApiError) -> dg.Failure:
         metadata={"http_status": exc.status or 0, "request_id": exc.request_id or ""},
         allow_retries=bool(getattr(exc, "retryable", False)),
     )
+
+
+def status_check_result(
+    status: Any, metadata: dict[str, Any], message: str | None, what: str
+) -> dg.AssetCheckResult:
+    """An AMC status check run by hand (or by a UI run that includes it): a job AMC is still
+    working on is a warning that says so, not a failure; the status sensor reports the end."""
+    if not status.is_terminal:
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata=metadata,
+            description=f"{what} is still {metadata['status']} in AMC; the status sensor "
+            "reports its final state",
+        )
+    return dg.AssetCheckResult(passed=status.is_success, metadata=metadata, description=message)

@@ -348,3 +348,77 @@ def test_a_segment_file_added_while_running_gets_its_audience_without_a_reload(p
     assert [e.partition for e in removed.events] == ["gold_customers"] and not removed.runs
     with pipeline.amc_client() as client:
         assert len(client.list_audiences()) == 2
+
+
+def test_an_asset_backfill_of_three_dates_uploads_fact_three_times_and_dimension_once(
+    tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket
+):
+    """The UI's Materialize over a date range: one asset backfill over both datasets, executed by
+    the daemon's own backfill loop, runs launched in their own processes from workspace.yaml."""
+    import logging
+
+    from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import WorkspaceFileTarget
+    from dagster._daemon.backfill import execute_backfill_iteration
+
+    p = make_pipeline(
+        tmp_path,
+        monkeypatch,
+        emulator_factory,
+        s3_client,
+        s3_bucket,
+        datasets={"crm_customers": ["us"], "crm_customers_list": ["us"]},
+        segments=(),
+    )
+    p.instance.dispose()
+    (p.home / "dagster.yaml").write_text(
+        "run_coordinator:\n  module: dagster.core.run_coordinator\n"
+        "  class: DefaultRunCoordinator\ntelemetry:\n  enabled: false\n"
+    )
+    days = [str(recent_day(i)) for i in (4, 3, 2)]
+    for i, day in enumerate(days):
+        p.write_export(dt.date.fromisoformat(day), 300 + i, seed=i)
+    monkeypatch.chdir(REPO)
+    instance = dg.DagsterInstance.local_temp(str(p.home))
+    selection = [
+        dg.AssetKey([dataset, *asset.split("/")])
+        for dataset in ("crm_customers", "crm_customers_list")
+        for asset in ("hashed", "s3_object", "us/amc_dataset", "us/amc_upload")
+    ]
+    try:
+        with WorkspaceProcessContext(instance, WorkspaceFileTarget(["workspace.yaml"])) as ctx:
+            backfill = PartitionBackfill.from_asset_partitions(
+                backfill_id=make_new_backfill_id(),
+                asset_graph=ctx.create_request_context().asset_graph,
+                partition_names=days,
+                asset_selection=selection,
+                backfill_timestamp=time.time(),
+                tags={},
+                dynamic_partitions_store=instance,
+                all_partitions=False,
+                title=None,
+                description=None,
+                run_config=None,
+            )
+            instance.add_backfill(backfill)
+            deadline = time.monotonic() + 300
+            while True:
+                list(execute_backfill_iteration(ctx, logging.getLogger("backfill")))
+                status = instance.get_backfill(backfill.backfill_id).status
+                runs = instance.get_runs()
+                if status.value.startswith("COMPLETED") and all(r.is_finished for r in runs):
+                    break
+                assert time.monotonic() < deadline, (status, [r.status for r in runs])
+                time.sleep(1)
+        assert status == BulkActionStatus.COMPLETED_SUCCESS
+        assert {r.status for r in instance.get_runs()} == {dg.DagsterRunStatus.SUCCESS}
+    finally:
+        instance.dispose()
+    with p.amc_client() as client:
+        fact = client.list_uploads(dataset_id="crm_customers")
+        dimension = client.list_uploads(dataset_id="crm_customers_list")
+    assert len(fact) == 3 and len(dimension) == 1
+    manifests = {u.data_source["sourceManifestS3Key"].split("export_date=")[1][:10] for u in fact}
+    assert manifests == set(days)
