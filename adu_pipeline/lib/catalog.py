@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from adu_pipeline.dataset import DefinitionError, load_catalog, load_segment
+from adu_pipeline.dataset.segments import audience_name_clashes, segment_files
 from adu_pipeline.lib.plan import DatasetPlan
 from adu_pipeline.settings import Settings
-
-SEGMENT_SUFFIXES = (".yaml", ".yml")
 
 
 def project_catalog(settings: Settings) -> Any:
@@ -47,32 +46,21 @@ class SegmentScan:
         return [f"{name}: {p}" for name, problems in self.problems.items() for p in problems]
 
 
-def segment_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix in SEGMENT_SUFFIXES and p.is_file())
-
-
 def scan_segments(settings: Settings, catalog: Any) -> SegmentScan:
     scan = SegmentScan()
-    names: dict[tuple[str, str], str] = {}
-    for path in segment_files(settings.segments_dir):
+    folder = settings.segments_dir
+    loaded = []
+    for path in segment_files(folder) if folder.is_dir() else []:
         try:
-            segment = load_segment(path)
+            loaded.append(load_segment(path))
         except DefinitionError as exc:
             scan.problems[path.name] = list(exc.problems)
-            continue
-        problems = list(catalog.check_segment(segment))
-        instance = catalog.segment_instance_of(segment)
-        other = names.setdefault((instance, segment.name), segment.key)
-        if other != segment.key:
-            problems.append(
-                f"audience name '{segment.name}' is also used by {other} in instance {instance}"
-            )
-        if segment.key in scan.segments:
-            problems.append(f"segment key {segment.key} is used by another file")
-        if problems:
-            scan.problems[path.name] = problems
+    problems = {s.key: list(catalog.check_segment(s)) for s in loaded}
+    for segment, message in audience_name_clashes(loaded, catalog.segment_instance_of):
+        problems[segment.key].append(message)
+    for segment in loaded:
+        if problems[segment.key]:
+            scan.problems[Path(segment.path or segment.key).name] = problems[segment.key]
         else:
-            scan.segments[segment.key] = segment
+            scan.segments.setdefault(segment.key, segment)
     return scan

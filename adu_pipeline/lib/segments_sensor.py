@@ -11,8 +11,9 @@ from typing import Any
 
 import dagster as dg
 
+from adu_pipeline.dataset.segments import segment_files
 from adu_pipeline.lib import cursor, keys
-from adu_pipeline.lib.catalog import scan_segments, segment_files
+from adu_pipeline.lib.catalog import scan_segments
 from adu_pipeline.settings import Settings
 
 
@@ -56,7 +57,8 @@ def segments_sensor(settings: Settings, catalog: Any, audience_job: Any):
 
 
 def _version(settings: Settings, key: str) -> str:
-    for path in segment_files(settings.segments_dir):
+    folder = settings.segments_dir
+    for path in segment_files(folder) if folder.is_dir() else []:
         if path.stem == key:
             return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     return "gone"
