@@ -21,6 +21,9 @@ FILE_FORMATS = ("csv_gz", "parquet")
 DEFAULT_S3_PORT = 9573
 DEFAULT_AMC_PORT = 9574
 LOCAL_BUCKET = "adu-local"
+LOCAL_HOST = "127.0.0.1"
+LOCAL_REGION = "us-east-1"
+LOCAL_AWS_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # moto's
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ def _parse(items: tuple[tuple[str, str], ...]) -> Settings:
     for name in ("min_identifier_share", "expected_match_rate"):
         if not 0.0 <= getattr(settings, name) <= 1.0:
             raise InputError(f"{_variable(name)} must be between 0 and 1")
+    if len(settings.schedule_cron.split()) != 5:
+        raise InputError("ADU_SCHEDULE_CRON must be a cron string of 5 fields, like '0 6 * * *'")
     if settings.max_part_bytes <= 0:
         raise InputError("ADU_MAX_PART_MB must be a positive number of megabytes")
     return settings
@@ -144,7 +149,7 @@ def _convert(variable: str, raw: str, kind: str, project: Path) -> object:
             from datetime import date
 
             return date.fromisoformat(raw).isoformat()
-    except ValueError:
+    except (ValueError, OverflowError):
         expected = {"int": "a whole number", "mb": "a number", "float": "a number"}
         raise InputError(
             f"{variable} must be {expected.get(kind, 'a date like 2026-01-01')}"

@@ -18,9 +18,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from adu_pipeline.amc.bodies import TIMESTAMP_FORMAT
 from adu_pipeline.errors import InputError
 
-CSV_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # AMC TIMESTAMP in CSV: yyyy-MM-ddTHH:mm:ssZ
+CSV_TIMESTAMP_FORMAT = TIMESTAMP_FORMAT  # AMC TIMESTAMP in CSV: yyyy-MM-ddTHH:mm:ssZ
 
 
 def output_format(path: Path) -> tuple[str, bool]:

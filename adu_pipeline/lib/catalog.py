@@ -42,6 +42,10 @@ class SegmentScan:
     segments: dict[str, Any] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)
 
+    def problems_by_key(self) -> set[str]:
+        """Keys (file stems) of the files that did not load or fit."""
+        return {name.rsplit(".", 1)[0] for name in self.problems}
+
     def problem_lines(self) -> list[str]:
         return [f"{name}: {p}" for name, problems in self.problems.items() for p in problems]
 

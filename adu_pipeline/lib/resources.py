@@ -21,8 +21,7 @@ from pydantic import Field
 from adu_pipeline.amc import AmcClient, AmcConfig
 from adu_pipeline.amc.retry import RetryPolicy
 from adu_pipeline.errors import InputError
-from adu_pipeline.local.stack import HOST, LOCAL_AWS_KEYS, LOCAL_REGION
-from adu_pipeline.settings import Settings
+from adu_pipeline.settings import LOCAL_AWS_KEYS, LOCAL_HOST, LOCAL_REGION, Settings
 
 # A sensor tick must finish well inside Dagster's 60 s limit: its AMC calls share this budget.
 SENSOR_BUDGET_SECONDS = 20.0
@@ -77,10 +76,10 @@ def _secret(source: Mapping[str, str], name: str, local_default: str | None = No
 
 
 def _local(settings: Settings, source: Mapping[str, str]) -> dict[str, Any]:
-    amc_url = f"http://{HOST}:{settings.local_amc_port}"
+    amc_url = f"http://{LOCAL_HOST}:{settings.local_amc_port}"
     return {
         "s3": S3Resource(
-            endpoint_url=f"http://{HOST}:{settings.local_s3_port}",
+            endpoint_url=f"http://{LOCAL_HOST}:{settings.local_s3_port}",
             region_name=LOCAL_REGION,
             **LOCAL_AWS_KEYS,
         ),

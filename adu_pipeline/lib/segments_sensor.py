@@ -31,29 +31,46 @@ def segments_sensor(settings: Settings, catalog: Any, audience_job: Any):
         scan = scan_segments(settings, catalog)
         known = set(context.instance.get_dynamic_partitions(keys.SEGMENT_PARTITIONS))
         added = sorted(set(scan.segments) - known)
-        runs = [
-            dg.RunRequest(
-                run_key=f"segment:{key}:{_version(settings, key)}",
-                job_name=keys.AUDIENCE_JOB,
-                partition_key=key,
+        changed = _changed(state, settings, scan)  # new, edited or back after a removal
+        runs = []
+        for key in changed:
+            if not datasets_ready(context.instance, catalog, scan.segments[key]):
+                continue
+            state["generation"] = int(state.get("generation", 0)) + 1
+            runs.append(
+                dg.RunRequest(
+                    run_key=f"segment:{key}:{state['versions'][key]}:{state['generation']}",
+                    job_name=keys.AUDIENCE_JOB,
+                    partition_key=key,
+                )
             )
-            for key in added
-            if _datasets_ready(context.instance, catalog, scan.segments[key])
-        ]
         events = _report_removed(context, state, known, scan)
         _report_problems(context, state, scan)
         requests = [dg.AddDynamicPartitionsRequest(keys.SEGMENT_PARTITIONS, added)] if added else []
-        if added:
-            context.log.info(f"new segments: {', '.join(added)}")
+        if changed:
+            context.log.info(f"new or changed segments: {', '.join(changed)}")
         return dg.SensorResult(
             run_requests=runs,
             asset_events=events,
             dynamic_partitions_requests=requests,
             cursor=cursor.dump(state),
-            skip_reason=None if (added or events) else "segments unchanged",
+            skip_reason=None if (changed or events) else "segments unchanged",
         )
 
     return _sensor
+
+
+def _changed(state: dict[str, Any], settings: Settings, scan: Any) -> list[str]:
+    """Segments whose file is new or differs from the version last seen (an edit re-runs the
+    audience, which then reuses it or fails with the difference AMC cannot apply)."""
+    versions = state.setdefault("versions", {})
+    current = {key: _version(settings, key) for key in scan.segments}
+    for key in list(versions):
+        if key not in current and key not in scan.problems_by_key():
+            versions[key] = None  # removed: a file that comes back is new again
+    changed = sorted(key for key, version in current.items() if versions.get(key) != version)
+    versions.update({key: current[key] for key in changed})
+    return changed
 
 
 def _version(settings: Settings, key: str) -> str:
@@ -64,10 +81,15 @@ def _version(settings: Settings, key: str) -> str:
     return "gone"
 
 
-def _datasets_ready(instance: dg.DagsterInstance, catalog: Any, segment: Any) -> bool:
-    """Every dataset the segment reads has an upload that reached SUCCESS in its instance."""
+def datasets_ready(
+    instance: dg.DagsterInstance, catalog: Any, segment: Any, finished: str | None = None
+) -> bool:
+    """Every dataset the segment reads has an upload that reached SUCCESS in its instance
+    (`finished`: a dataset whose SUCCESS this very tick reports)."""
     instance_key = catalog.segment_instance_of(segment)
     for dataset_id in catalog.segment_datasets_of(segment):
+        if dataset_id == finished:
+            continue
         records = instance.fetch_observations(
             dg.AssetRecordsFilter(asset_key=keys.upload(dataset_id, instance_key)), limit=20
         ).records
@@ -83,7 +105,7 @@ def _report_removed(
     context: dg.SensorEvaluationContext, state: dict[str, Any], known: set[str], scan: Any
 ) -> list[dg.AssetObservation]:
     reported = set(state.get("removed", []))
-    present = set(scan.segments) | {name.rsplit(".", 1)[0] for name in scan.problems}
+    present = set(scan.segments) | scan.problems_by_key()
     removed = sorted(known - present)
     events = []
     for key in removed:

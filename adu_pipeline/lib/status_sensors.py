@@ -22,6 +22,7 @@ from adu_pipeline.lib.catalog import scan_segments
 from adu_pipeline.lib.metadata import values
 from adu_pipeline.lib.plan import DatasetPlan
 from adu_pipeline.lib.resources import SENSOR_BUDGET_SECONDS, AmcResource
+from adu_pipeline.lib.segments_sensor import datasets_ready
 from adu_pipeline.settings import Settings
 
 MAX_NEW_RECORDS = 100
@@ -252,11 +253,13 @@ def _audience_requests(
     """Runs for the segments of this instance reading this dataset whose audience does not exist
     yet (or FAILED and may now pass)."""
     instance_key = info.get("instance") or catalog.default_instance
+    dataset_id = info.get("dataset_id")
     wanted = [
         s
         for s in scan_segments(settings, catalog).segments.values()
         if catalog.segment_instance_of(s) == instance_key
-        and info.get("dataset_id") in catalog.segment_datasets_of(s)
+        and dataset_id in catalog.segment_datasets_of(s)
+        and datasets_ready(context.instance, catalog, s, finished=dataset_id)
     ]
     if not wanted:
         return []

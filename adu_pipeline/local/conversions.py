@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from adu_pipeline.amc.bodies import TIMESTAMP_FORMAT
 from adu_pipeline.local.sample_data import sample_table
 
 CONVERSION_COLUMNS = (
@@ -33,9 +34,7 @@ def conversions_table(rows: int, seed: int = 0, export_date: dt.date | None = No
     rng = np.random.default_rng([seed, export_date.toordinal(), 7])
     midnight = dt.datetime(export_date.year, export_date.month, export_date.day, tzinfo=dt.UTC)
     seconds = rng.integers(0, 86_400, rows)
-    times = [
-        (midnight + dt.timedelta(seconds=int(s))).strftime("%Y-%m-%dT%H:%M:%SZ") for s in seconds
-    ]
+    times = [(midnight + dt.timedelta(seconds=int(s))).strftime(TIMESTAMP_FORMAT) for s in seconds]
     amounts = [f"{v:.2f}" for v in np.round(rng.lognormal(3.8, 0.8, rows), 2)]
     for index in np.flatnonzero(rng.random(rows) < MESS_RATE):
         times[index] = BAD_TIMES[index % len(BAD_TIMES)]

@@ -117,7 +117,7 @@ def run_demo(
 
     from adu_pipeline.lib import cursor, keys
     from adu_pipeline.lib.build import project_definitions
-    from adu_pipeline.lib.catalog import scan_segments
+    from adu_pipeline.lib.catalog import project_catalog, scan_segments
     from adu_pipeline.lib.resources import amc_client_outside_run
     from adu_pipeline.lib.status_sensors import initial_cursor
     from adu_pipeline.local.driver import SensorDriver, run_failure_reason
@@ -129,6 +129,10 @@ def run_demo(
     partition = export_date.isoformat()
     steps = Step(6)
     settings = load_settings()
+    catalog = project_catalog(settings)  # a bad dataset or instances file stops us here
+    skipped = scan_segments(settings, catalog).problem_lines()
+    if skipped:
+        raise InputError("segment files the demo cannot use: " + "; ".join(skipped))
     summary: dict[str, Any] = {"export_date": partition}
 
     since = steps.start(

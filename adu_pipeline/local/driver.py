@@ -32,6 +32,7 @@ class SensorDriver:
     defs: dg.Definitions
     instance: dg.DagsterInstance
     cursors: dict[str, str | None] = field(default_factory=dict)
+    run_keys: set[str] = field(default_factory=set)
     quiet: bool = False
 
     def tick(self, sensor_name: str) -> TickOutcome:
@@ -61,7 +62,9 @@ class SensorDriver:
             self.instance.report_runless_asset_event(event)
         self.cursors[sensor_name] = data.cursor
         default_job = sensor.job_name if sensor.has_jobs and len(sensor.jobs) == 1 else None
-        runs = [self.execute(request, default_job) for request in data.run_requests]
+        fresh = [r for r in data.run_requests if not r.run_key or r.run_key not in self.run_keys]
+        self.run_keys.update(r.run_key for r in fresh if r.run_key)  # the daemon skips repeats
+        runs = [self.execute(request, default_job) for request in fresh]
         return TickOutcome(sensor_name, list(data.asset_events), runs, data.skip_message)
 
     def execute(

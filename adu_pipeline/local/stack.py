@@ -22,14 +22,18 @@ from typing import Any
 import boto3
 
 from adu_pipeline.errors import AduError, InputError
-from adu_pipeline.settings import LOCAL_BUCKET, load_settings
+from adu_pipeline.settings import (
+    LOCAL_AWS_KEYS,
+    LOCAL_BUCKET,
+    LOCAL_HOST,
+    LOCAL_REGION,
+    load_settings,
+)
 from adu_pipeline.staging.s3 import ensure_bucket
 
 LOCAL_DIR = "data/.local"
-HOST = "127.0.0.1"
+HOST = LOCAL_HOST
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-LOCAL_REGION = "us-east-1"
-LOCAL_AWS_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 def local_ports(environ: Mapping[str, str] | None = None) -> tuple[int, int]:

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from adu_pipeline.amc.bodies import TIMESTAMP_FORMAT
 from adu_pipeline.staging.quality import iter_batches
 
 FORMATS = {"csv_gz": ".csv.gz", "parquet": ".parquet"}
@@ -43,7 +44,7 @@ def csv_ready(table: pa.Table) -> pa.Table:
     columns = []
     for field, column in zip(table.schema, table.columns, strict=True):
         if pa.types.is_timestamp(field.type):
-            column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
+            column = pc.strftime(column, format=TIMESTAMP_FORMAT)
         columns.append(column)
     return pa.table(columns, names=table.schema.names)
 

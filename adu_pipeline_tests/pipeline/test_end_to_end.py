@@ -349,6 +349,22 @@ def test_a_segment_file_added_while_running_gets_its_audience_without_a_reload(p
     with pipeline.amc_client() as client:
         assert len(client.list_audiences()) == 2
 
+    # back under a new audience name: a new run, a new audience (the old one stays)
+    text = (REPO_DATA / "segments" / "gold_customers.yaml").read_text()
+    segment = pipeline.segments / "gold_customers.yaml"
+    segment.write_text(text.replace("adu gold customers", "adu gold customers v2"))
+    [again] = driver.tick("segment_files_sensor").runs
+    assert again.success, run_failure_reason(again)
+    assert materializations(again, AUDIENCE)[0]["audience_name"] == "adu gold customers v2"
+    # edited: run again (this one FAILED in AMC, under 2,000 users, so it is updated in place;
+    # a SUCCEEDED one would fail the run with the diff, see test_assets)
+    driver.until("amc_audience_status", lambda o: bool(o[-1].checks()))
+    segment.write_text(segment.read_text().replace("'PLATINUM'", "'PLATINUM', 'SILVER'"))
+    [edited] = driver.tick("segment_files_sensor").runs
+    assert edited.success, run_failure_reason(edited)
+    assert materializations(edited, AUDIENCE)[0]["action"] in ("updated", "reused")
+    assert driver.tick("segment_files_sensor").runs == []  # once per version
+
 
 def test_an_asset_backfill_of_three_dates_uploads_fact_three_times_and_dimension_once(
     tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket
