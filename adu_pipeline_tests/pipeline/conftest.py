@@ -170,6 +170,31 @@ def pipeline(tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket) -> I
     p.instance.dispose()
 
 
+@pytest.fixture
+def pipeline_factory(tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket):
+    """make_pipeline with other datasets and segments; `runs_in_own_processes` writes a
+    dagster.yaml whose runs launch at once in their own process (no daemon in a test)."""
+    made: list[Pipeline] = []
+
+    def make(*, datasets, segments=(), runs_in_own_processes=False) -> Pipeline:
+        p = make_pipeline(
+            tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket,
+            datasets=datasets, segments=segments,
+        )  # fmt: skip
+        if runs_in_own_processes:
+            p.instance.dispose()
+            (p.home / "dagster.yaml").write_text(
+                "run_coordinator:\n  module: dagster.core.run_coordinator\n"
+                "  class: DefaultRunCoordinator\ntelemetry:\n  enabled: false\n"
+            )
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.instance.dispose()
+
+
 def recent_day(days_ago: int = 1) -> dt.date:
     """Inside the segments' relative 30-day window."""
     return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days_ago)

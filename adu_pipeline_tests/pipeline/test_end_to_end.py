@@ -19,7 +19,6 @@ from adu_pipeline.local.sample_data import write_sample_export
 from adu_pipeline_tests.pipeline.conftest import (
     REPO,
     REPO_DATA,
-    make_pipeline,
     materializations,
     recent_day,
 )
@@ -135,19 +134,11 @@ def test_failed_upload_surfaces_amcs_message_as_a_failed_check(pipeline):
 
 
 def test_three_historical_exports_make_three_fact_uploads_and_one_dimension_upload(
-    tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket
+    pipeline_factory,
 ):
     """History dropped into the landing folder: the FACT dataset replaces each date in AMC, the
     DIMENSION list is replaced once, by the newest file."""
-    p = make_pipeline(
-        tmp_path,
-        monkeypatch,
-        emulator_factory,
-        s3_client,
-        s3_bucket,
-        datasets={"crm_customers": ["us"], "crm_customers_list": ["us"]},
-        segments=(),
-    )
+    p = pipeline_factory(datasets={"crm_customers": ["us"], "crm_customers_list": ["us"]})
     try:
         days = [recent_day(4), recent_day(3), recent_day(2)]
         for i, day in enumerate(days):
@@ -171,24 +162,8 @@ def test_three_historical_exports_make_three_fact_uploads_and_one_dimension_uplo
         p.instance.dispose()
 
 
-def test_backfill_of_three_dates_with_the_dagster_cli(
-    tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket
-):
-    p = make_pipeline(
-        tmp_path,
-        monkeypatch,
-        emulator_factory,
-        s3_client,
-        s3_bucket,
-        datasets={"crm_customers": ["us"]},
-        segments=(),
-    )
-    p.instance.dispose()
-    # Runs launch at once in their own process (no daemon in a test; `adu dev` has one).
-    (p.home / "dagster.yaml").write_text(
-        "run_coordinator:\n  module: dagster.core.run_coordinator\n"
-        "  class: DefaultRunCoordinator\ntelemetry:\n  enabled: false\n"
-    )
+def test_backfill_of_three_dates_with_the_dagster_cli(pipeline_factory, s3_client, s3_bucket):
+    p = pipeline_factory(datasets={"crm_customers": ["us"]}, runs_in_own_processes=True)
     days = [dt.date(2026, 10, 1) + dt.timedelta(days=i) for i in range(3)]
     for i, day in enumerate(days):
         write_sample_export(p.landing / f"crm_export_{day}.csv", 200 + i, seed=i, export_date=day)
@@ -367,7 +342,7 @@ def test_a_segment_file_added_while_running_gets_its_audience_without_a_reload(p
 
 
 def test_an_asset_backfill_of_three_dates_uploads_fact_three_times_and_dimension_once(
-    tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket
+    pipeline_factory, monkeypatch
 ):
     """The UI's Materialize over a date range: one asset backfill over both datasets, executed by
     the daemon's own backfill loop, runs launched in their own processes from workspace.yaml."""
@@ -379,19 +354,9 @@ def test_an_asset_backfill_of_three_dates_uploads_fact_three_times_and_dimension
     from dagster._core.workspace.load_target import WorkspaceFileTarget
     from dagster._daemon.backfill import execute_backfill_iteration
 
-    p = make_pipeline(
-        tmp_path,
-        monkeypatch,
-        emulator_factory,
-        s3_client,
-        s3_bucket,
+    p = pipeline_factory(
         datasets={"crm_customers": ["us"], "crm_customers_list": ["us"]},
-        segments=(),
-    )
-    p.instance.dispose()
-    (p.home / "dagster.yaml").write_text(
-        "run_coordinator:\n  module: dagster.core.run_coordinator\n"
-        "  class: DefaultRunCoordinator\ntelemetry:\n  enabled: false\n"
+        runs_in_own_processes=True,
     )
     days = [str(recent_day(i)) for i in (4, 3, 2)]
     for i, day in enumerate(days):

@@ -156,13 +156,8 @@ def test_a_future_dated_file_waits_for_its_date(pipeline):
     )
 
 
-def test_a_dimension_dataset_runs_once_for_its_newest_file(
-    tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket
-):
-    from adu_pipeline_tests.pipeline.conftest import make_pipeline
-
-    p = make_pipeline(tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket,
-                      datasets={"crm_customers_list": ["us"]}, segments=())  # fmt: skip
+def test_a_dimension_dataset_runs_once_for_its_newest_file(pipeline_factory):
+    p = pipeline_factory(datasets={"crm_customers_list": ["us"]})
     try:
         p.write_export(dt.date(2026, 5, 3), 20)
         p.write_export(dt.date(2026, 5, 4), 20)
