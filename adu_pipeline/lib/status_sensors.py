@@ -150,10 +150,11 @@ def _poll_terminal(
 
 
 class _Clients:
-    """One budgeted client per instance for the whole tick."""
+    """One budgeted client per instance for the whole tick, and what the tick has read once."""
 
     def __init__(self, amc: AmcResource, catalog: Any) -> None:
         self.amc, self.catalog, self.open = amc, catalog, {}
+        self.listed: dict[str, dict[str, Any]] = {}  # instance key -> audiences by name
 
     def __call__(self, instance_key: str | None) -> Any:
         key = instance_key or self.catalog.default_instance
@@ -162,6 +163,17 @@ class _Clients:
             base = self.amc.client(instance, budget_seconds=SENSOR_BUDGET_SECONDS)
             self.open[key] = (base, base.with_budget(SENSOR_BUDGET_SECONDS))
         return self.open[key][1]
+
+    def audiences(self, context: dg.SensorEvaluationContext, instance_key: str) -> dict[str, Any]:
+        """The instance's audiences by name, listed at most once per tick."""
+        if instance_key not in self.listed:
+            try:
+                found = {a.name: a for a in self(instance_key).iter_audiences() if a.name}
+            except AmcApiError as exc:
+                context.log.warning(f"audiences not listed this tick ({exc}); requesting all")
+                found = {}
+            self.listed[instance_key] = found
+        return self.listed[instance_key]
 
     def close(self) -> None:
         for base, _ in self.open.values():
@@ -185,6 +197,7 @@ def upload_status_sensor(settings: Settings, catalog: Any, plans: list[DatasetPl
         events: list[Any] = []
         runs: list[dg.RunRequest] = []
         clients = _Clients(amc, catalog)
+        segments: list[Any] | None = None  # data/segments, read at the first SUCCESS only
         try:
             finished = _poll_terminal(
                 context,
@@ -212,7 +225,9 @@ def upload_status_sensor(settings: Settings, catalog: Any, plans: list[DatasetPl
                     events += terminal_events(
                         asset, keys.UPLOAD_CHECK, partition, meta, passed=True
                     )
-                    runs += _audience_requests(context, settings, catalog, clients, info, upload_id)
+                    if segments is None:
+                        segments = list(scan_segments(settings, catalog).segments.values())
+                    runs += _audience_requests(context, catalog, clients, segments, info, upload_id)
                 else:
                     message = (
                         upload.message or f"AMC reported {upload.status_raw} without a message"
@@ -244,9 +259,9 @@ def upload_status_sensor(settings: Settings, catalog: Any, plans: list[DatasetPl
 
 def _audience_requests(
     context: dg.SensorEvaluationContext,
-    settings: Settings,
     catalog: Any,
     clients: _Clients,
+    segments: list[Any],
     info: dict[str, Any],
     upload_id: str,
 ) -> list[dg.RunRequest]:
@@ -256,18 +271,14 @@ def _audience_requests(
     dataset_id = info.get("dataset_id")
     wanted = [
         s
-        for s in scan_segments(settings, catalog).segments.values()
+        for s in segments
         if catalog.segment_instance_of(s) == instance_key
         and dataset_id in catalog.segment_datasets_of(s)
         and datasets_ready(context.instance, catalog, s, finished=dataset_id)
     ]
     if not wanted:
         return []
-    try:
-        existing = {a.name: a for a in clients(instance_key).iter_audiences() if a.name}
-    except AmcApiError as exc:
-        context.log.warning(f"audiences not listed this tick ({exc}); requesting all segments")
-        existing = {}
+    existing = clients.audiences(context, instance_key)
     return [
         dg.RunRequest(
             run_key=f"audience:{s.key}:{upload_id}", job_name=keys.AUDIENCE_JOB, partition_key=s.key
