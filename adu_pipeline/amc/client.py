@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -75,6 +75,7 @@ class DatasetResult:
 class UploadResult:
     upload: Upload
     created: bool
+    reason: str = ""  # one line: why this upload was started or reused
 
 
 @dataclass(frozen=True)
@@ -529,21 +530,42 @@ class AmcClient:
     def find_or_create_upload(
         self, dataset_id: str, body: Mapping[str, Any], *, force: bool = False
     ) -> UploadResult:
-        """Start an upload unless one from the same source exists (not FAILED) or `force`."""
+        """Start an upload unless the content AMC holds now for this body's scope is already it.
+
+        The scope is what the upload replaces: the whole dataset for FULL_REPLACE, else the S3
+        folder of its source (a FACT partition's prefix). The newest upload of that scope that
+        did not fail (AMC applies uploads in order) is what AMC holds, or will hold; it is reused
+        only when it comes from the same source (a content-addressed manifest: same content).
+        An older upload of the same source is not enough: a later one may have replaced it.
+        """
         view = self._budgeted()
         source = body.get("dataSource") or {}
-        if not force:
-            existing = view.find_upload(dataset_id, source)
-            if existing is not None:
-                return UploadResult(existing, False)
+        seen = [u for u in view.iter_uploads(dataset_id=dataset_id) if _of(u, dataset_id)]
+        if force:
+            reason = "forced"
+        else:
+            current = _newest(u for u in seen if _in_scope(u, body) and not u.status.is_failure)
+            if current is not None and same_data_source(current.data_source, source):
+                return UploadResult(
+                    current,
+                    False,
+                    f"reused upload {current.upload_id} ({current.status_raw}): the newest of "
+                    f"{_scope_name(body)} and it carries this content",
+                )
+            reason = _create_reason(current, seen, body)
         try:
-            return UploadResult(view.create_upload(dataset_id, body), True)
+            return UploadResult(view.create_upload(dataset_id, body), True, reason)
         except AMBIGUOUS_ERRORS:
-            found = view.find_upload(dataset_id, source)
+            known = {u.upload_id for u in seen}
+            found = _newest(
+                u
+                for u in view.iter_uploads(dataset_id=dataset_id)
+                if u.upload_id not in known and same_data_source(u.data_source, source)
+            )
             if found is None:
                 raise
             logger.info("create upload: outcome resolved by listing uploads")
-            return UploadResult(found, True)
+            return UploadResult(found, True, reason)
 
     def wait_for_upload(
         self,
@@ -733,3 +755,63 @@ class AmcClient:
 def _seg(value: str) -> str:
     """One URL path segment; ids never smuggle a '/'."""
     return quote(value, safe="")
+
+
+# -- upload scope (find_or_create_upload) -------------------------------------------------------
+
+
+def upload_scope(body_or_upload: Mapping[str, Any]) -> str | None:
+    """What an upload replaces in AMC: None for the whole dataset (FULL_REPLACE), else the S3
+    folder its source lives in (`s3://bucket/folder/`)."""
+    if str(body_or_upload.get("updateStrategy") or "").upper() == "FULL_REPLACE":
+        return None
+    source = body_or_upload.get("dataSource") or {}
+    key = source.get("sourceManifestS3Key") or source.get("sourceFileS3Key")
+    folder = key.rsplit("/", 1)[0] + "/" if key and "/" in key else ""
+    if not key:
+        folder = str(source.get("sourceS3Prefix") or "").rstrip("/") + "/"
+    return f"s3://{source.get('sourceS3Bucket')}/{folder.lstrip('/')}"
+
+
+def _of(upload: Upload, dataset_id: str) -> bool:
+    return upload.dataset_id in (None, dataset_id)
+
+
+def _in_scope(upload: Upload, body: Mapping[str, Any]) -> bool:
+    """Whether `upload` changed what `body` would replace (a FULL_REPLACE changes everything;
+    listings that do not echo the strategy count by source folder only)."""
+    scope = upload_scope(body)
+    theirs = upload_scope({**upload.raw, "dataSource": upload.data_source})
+    return scope is None or theirs is None or theirs == scope
+
+
+def _newest(uploads: Iterable[Upload]) -> Upload | None:
+    """The last created; equal createdAt (whole seconds) goes to the later one in the listing."""
+    ranked = [(u.created_at or "", i, u) for i, u in enumerate(uploads)]
+    return max(ranked, key=lambda r: (r[0], r[1]))[2] if ranked else None
+
+
+def _scope_name(body: Mapping[str, Any]) -> str:
+    scope = upload_scope(body)
+    return "the dataset (FULL_REPLACE)" if scope is None else scope
+
+
+def _create_reason(current: Upload | None, seen: list[Upload], body: Mapping[str, Any]) -> str:
+    source = body.get("dataSource") or {}
+    where = _scope_name(body)
+    failed = _newest(
+        u for u in seen if u.status.is_failure and same_data_source(u.data_source, source)
+    )
+    parts = []
+    if failed is not None and (current is None or seen.index(failed) > seen.index(current)):
+        parts.append(
+            f"upload {failed.upload_id} of this content FAILED ({failed.message or 'no message'})"
+        )
+    if current is not None:
+        parts.append(
+            f"the newest upload of {where} that did not fail, {current.upload_id} "
+            f"({current.status_raw}), carries other content"
+        )
+    elif failed is None:
+        parts.append(f"no upload of {where} yet")
+    return "; ".join(parts)
