@@ -6,7 +6,7 @@ Every CreateAudience body in the project is built by `audience_request` (segment
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -190,3 +190,68 @@ def _bound(value: date | datetime | str, field: str, *, inclusive_end: bool) -> 
         return _utc(value)
     day = value + timedelta(days=1) if inclusive_end else value
     return _utc(day)
+
+
+# -- user deletion (compliance) -----------------------------------------------------------------
+
+MAX_DELETION_IDENTITIES = 1000  # CreateUserDeletionRequest targetIdentities maxItems (API.md 3.8)
+HASHED_PII_TYPES = (
+    "ADDRESS", "CITY", "COUNTRY_CODE", "EMAIL", "FIRST_NAME", "LAST_NAME", "PHONE", "STATE", "ZIP",
+)  # fmt: skip
+EXTERNAL_IDENTITY_TYPES = (
+    "EXPERIAN", "IDFA", "KANTAR", "LIVERAMP", "MAID", "MERKLE", "NEUSTAR", "REALID", "SAMBATV",
+)  # fmt: skip
+_SHA256_HEX = frozenset("0123456789abcdef")
+
+
+def hashed_identity(hashes: Mapping[str, str]) -> dict[str, Any]:
+    """One `Identity` of hashed PII (`{hashedIdentity: {EMAIL: <sha256>, ...}}`): one person."""
+    if not hashes:
+        raise AmcConfigError("a hashed identity needs at least one hashed PII value")
+    for pii_type, value in hashes.items():
+        if pii_type not in HASHED_PII_TYPES:
+            raise AmcConfigError(f"unknown hashed PII type {str(pii_type)[:20]!r}")
+        if not (isinstance(value, str) and len(value) == 64 and set(value) <= _SHA256_HEX):
+            raise AmcConfigError(f"the {pii_type} of a hashed identity is not 64 lowercase hex")
+    return {"hashedIdentity": dict(hashes)}
+
+
+def external_identity(identity_type: str, value: str) -> dict[str, Any]:
+    """One `Identity` of an external id (`{externalIdentity: {type, value}}`), sent as is."""
+    if identity_type not in EXTERNAL_IDENTITY_TYPES:
+        raise AmcConfigError(f"unknown external identity type {str(identity_type)[:20]!r}")
+    if not isinstance(value, str) or not value.strip():
+        raise AmcConfigError(f"an external identity of type {identity_type} needs a value")
+    return {"externalIdentity": {"type": identity_type, "value": value}}
+
+
+def user_deletion_request(identities: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """CreateUserDeletionRequest body `{targetIdentities: [...]}`, 1..1,000 identities (API.md
+    3.8); build identities with `hashed_identity` / `external_identity`."""
+    if not identities:
+        raise AmcConfigError("a user deletion request needs at least one identity")
+    if len(identities) > MAX_DELETION_IDENTITIES:
+        raise AmcConfigError(
+            f"a user deletion request holds at most {MAX_DELETION_IDENTITIES} identities, "
+            f"not {len(identities)}"
+        )
+    for identity in identities:
+        if len(identity) != 1 or next(iter(identity)) not in ("hashedIdentity", "externalIdentity"):
+            raise AmcConfigError("an identity is exactly one of hashedIdentity or externalIdentity")
+    return {"targetIdentities": [dict(i) for i in identities]}
+
+
+def user_deletion_requests(
+    identities: Iterable[Mapping[str, Any]], *, batch_size: int = MAX_DELETION_IDENTITIES
+) -> Iterator[dict[str, Any]]:
+    """Bodies of at most `batch_size` (<= 1,000) identities each, in the order given."""
+    if not 1 <= batch_size <= MAX_DELETION_IDENTITIES:
+        raise AmcConfigError(f"batch size must be between 1 and {MAX_DELETION_IDENTITIES}")
+    batch: list[Mapping[str, Any]] = []
+    for identity in identities:
+        batch.append(identity)
+        if len(batch) == batch_size:
+            yield user_deletion_request(batch)
+            batch = []
+    if batch:
+        yield user_deletion_request(batch)
