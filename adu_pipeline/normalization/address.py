@@ -2,9 +2,11 @@
 
 Same steps as reference.address: upper-case; cut at delimiters (',', '!', brackets,
 whitespace, C/O as a whole word) into words; words that are not table keys also split on
-dots (so AVDA., P.ZZA, C.SO and INC. stay whole); '123-ABC' splits at its last dash and '#'
-stands alone; every token is looked up once with index_in against the country's keys; the
-results are joined with no separator and lower-cased.
+dots (so AVDA., P.ZZA, C.SO and INC. stay whole); '123-ABC' splits at its last dash and
+'APT#4' around its '#'; every token is looked up once with index_in against the country's keys
+(the last entry of a repeated key wins); the results are joined with no separator and
+lower-cased. Rows where Amazon's dash and '#' passes do more than that (a second split in the
+row, a '#' piece with more than `[A-Z]*#[0-9A-Z-/]*`) take the scalar rule.
 
 Tokens are never materialized one by one: the delimiter bytes are dropped from the value
 buffer at once (numpy), after which words and tokens are (start, end) ranges over one
@@ -33,6 +35,7 @@ from adu_pipeline.normalization.text import (
     from_strings,
     lower,
     non_ascii,
+    scalar,
     upper,
     with_fallback,
 )
@@ -47,6 +50,10 @@ _DELIMITER = byte_class(",![]{}()\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")
 _WORD = ALNUM | byte_class("_")
 _WORD[128:] = True
 _C, _SLASH, _O, _DOT, _DASH, _POUND = (ord(c) for c in "C/O.-#")
+_UPPER_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# Amazon's POUND_REGEX "([A-Z]*)#([0-9A-Z-/]*)": what may stand before and after the '#'.
+_POUND_BEFORE = byte_class(_UPPER_LETTERS)
+_POUND_AFTER = byte_class(_UPPER_LETTERS + "0123456789-/")
 
 
 @cache
@@ -128,8 +135,38 @@ def _dash_cuts(words: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
     return dashes[(before == 0) & (after > 0)]
 
 
-def _tokens(words: np.ndarray, word_offsets: np.ndarray, keys: pa.Array):
-    """Token (start, end) ranges and the byte positions removed (dots and split dashes)."""
+def _rows_of(positions: np.ndarray, row_offsets: np.ndarray) -> np.ndarray:
+    """Row index of each word-byte position (empty rows own no byte)."""
+    return np.searchsorted(row_offsets, positions, side="right") - 1
+
+
+def _rows_seen_twice(rows: np.ndarray) -> np.ndarray:
+    found, counts = np.unique(rows, return_counts=True)
+    return found[counts > 1]
+
+
+def _odd_pounds(words: np.ndarray, starts: np.ndarray, ends: np.ndarray, pounds: np.ndarray):
+    """Per '#': (piece is not `[A-Z]*#[0-9A-Z-/]*`, piece splits, i.e. is more than '#').
+
+    Cutting around a '#' is Amazon's Pound pass exactly for such a piece (its one '#' is the
+    whole match); anything else in the piece would be dropped, which the scalar rule does.
+    """
+    piece = np.searchsorted(starts, pounds, side="right") - 1
+    s, e = starts[piece], ends[piece]
+    bad_before = np.concatenate(([0], np.cumsum(~_POUND_BEFORE[words], dtype=np.int64)))
+    bad_after = np.concatenate(([0], np.cumsum(~_POUND_AFTER[words], dtype=np.int64)))
+    odd = (bad_before[pounds] > bad_before[s]) | (bad_after[e] > bad_after[pounds + 1])
+    return odd, e - s > 1
+
+
+def _tokens(words: np.ndarray, word_offsets: np.ndarray, row_offsets: np.ndarray, keys):
+    """Token (start, end) ranges, byte positions removed (dots and split dashes), and the
+    rows that need the scalar rule.
+
+    Amazon's dash and '#' passes loop over the token list's length before the pass, so a
+    second split in a row can push a token out of the loop: such rows (two dash splits, two
+    '#' splits, or a '#' piece with more than the match) take the scalar rule.
+    """
     starts, ends = word_offsets[:-1], word_offsets[1:]
     dots = np.flatnonzero(words == _DOT)
     if len(dots):
@@ -145,16 +182,23 @@ def _tokens(words: np.ndarray, word_offsets: np.ndarray, keys: pa.Array):
         keep = starts < ends
         starts, ends = starts[keep], ends[keep]
     dashes = _dash_cuts(words, starts, ends)
+    rule_rows = [_rows_seen_twice(_rows_of(dashes, row_offsets))]
+    if len(dashes):
+        starts, ends = _merge(starts, dashes + 1), _merge(ends, dashes)
     pounds = np.flatnonzero(words == _POUND)
-    if len(dashes) or len(pounds):
-        starts = _merge(starts, dashes + 1, pounds, pounds + 1)
-        ends = _merge(ends, dashes, pounds, pounds + 1)
+    if len(pounds):
+        odd, splits = _odd_pounds(words, starts, ends, pounds)
+        rule_rows.append(_rows_of(pounds[odd], row_offsets))
+        rule_rows.append(_rows_seen_twice(_rows_of(pounds[splits & ~odd], row_offsets)))
+        starts, ends = _merge(starts, pounds, pounds + 1), _merge(ends, pounds, pounds + 1)
         keep = starts < ends
         starts, ends = starts[keep], ends[keep]
-    return starts, ends, np.sort(np.concatenate((dots, dashes)))
+    removed = np.sort(np.concatenate((dots, dashes)))
+    return starts, ends, removed, np.unique(np.concatenate(rule_rows))
 
 
-def _vector(values: pa.Array, country: str) -> Column:
+def _vector(values: pa.Array, country: str) -> tuple[Column, np.ndarray]:
+    """(normalized, reasons) and the rows whose result must come from the scalar rule."""
     keys, rep_data, rep_starts, rep_lengths = _table(country)
     upper_values = upper(values)
     upper_values = on_subset(
@@ -165,9 +209,10 @@ def _vector(values: pa.Array, country: str) -> Column:
     data, offsets = to_numpy(upper_values)
     n = len(offsets) - 1
     words, word_offsets, row_offsets = _words(data, offsets)
+    no_rows = np.zeros(0, dtype=np.int64)
     if len(words) == 0:
-        return from_strings((words, row_offsets), np.zeros(n, dtype=bool))
-    starts, ends, removed = _tokens(words, word_offsets, keys)
+        return from_strings((words, row_offsets), np.zeros(n, dtype=bool)), no_rows
+    starts, ends, removed, rule_rows = _tokens(words, word_offsets, row_offsets, keys)
     if len(removed):
         kept = np.ones(len(words), dtype=bool)
         kept[removed] = False
@@ -176,7 +221,8 @@ def _vector(values: pa.Array, country: str) -> Column:
         ends = ends - np.searchsorted(removed, ends)
         row_offsets = row_offsets - np.searchsorted(removed, row_offsets)
     if len(starts) == 0:
-        return from_strings((words[:0], np.zeros_like(row_offsets)), np.zeros(n, dtype=bool))
+        empty = from_strings((words[:0], np.zeros_like(row_offsets)), np.zeros(n, dtype=bool))
+        return empty, rule_rows
 
     found = pc.index_in(from_numpy(words, np.append(starts, ends[-1])), value_set=keys)
     hit = pc.is_valid(found).to_numpy(zero_copy_only=False)
@@ -191,7 +237,24 @@ def _vector(values: pa.Array, country: str) -> Column:
     # Tokens are in row order: a row's output starts where its first token's output starts.
     row_output = out_offsets[np.searchsorted(starts, row_offsets, side="left")]
     joined = lower(from_numpy(output, row_output))
-    return from_strings(to_numpy(joined), np.diff(row_output) > 0)
+    return from_strings(to_numpy(joined), np.diff(row_output) > 0), rule_rows
+
+
+def _vector_or_rule(values: pa.Array, country: str) -> Column:
+    """The column form, with the rows it flags redone by the scalar rule."""
+    (out, reasons), rule_rows = _vector(values, country)
+    if len(rule_rows) == 0:
+        return out, reasons
+    mask = np.zeros(len(values), dtype=bool)
+    mask[rule_rows] = True
+    mask_arr = pa.array(mask)
+    slow_out, slow_reasons = scalar(
+        pc.filter(values, mask_arr), lambda v: reference.address(v, country)
+    )
+    return (
+        pc.replace_with_mask(out, mask_arr, slow_out),
+        pc.replace_with_mask(reasons, mask_arr, slow_reasons),
+    )
 
 
 def _exotic(country: str) -> str:
@@ -206,6 +269,6 @@ def address(values: pa.Array, country: str) -> Column:
     return with_fallback(
         values,
         _exotic(country),
-        lambda v: _vector(v, country),
+        lambda v: _vector_or_rule(v, country),
         lambda v: reference.address(v, country),
     )

@@ -19,7 +19,7 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 _NOT_EMAIL = re.compile(r"[^\w.@-]")
 _NOT_UPPER = re.compile(r"[^A-Z]")
 _ADDRESS_DELIMITERS = re.compile(r"\bC/O\b|[,!\[\]{}()]|\s+")
-_POUND = re.compile(r"(#)")
+_POUND = re.compile(r"([A-Z]*)#([0-9A-Z-/]*)")  # Amazon's POUND_REGEX
 
 # country -> (characters removed, max length, required full shape)
 _POSTCODES: dict[str, tuple[re.Pattern, int, re.Pattern]] = {
@@ -77,15 +77,54 @@ def postcode(value: str, country: str) -> Outcome:
 
 
 def address_tokens(value: str, country: str) -> list[str]:
-    """Split an upper-cased street line into the words the maps are applied to."""
+    """Split an upper-cased street line into the words the maps are applied to.
+
+    The dash and '#' passes are Amazon's, quirks included (see _dash_pass, _pound_pass).
+    """
     table = address_word_map(country)
     tokens: list[str] = []
     for word in _ADDRESS_DELIMITERS.split(value.strip().upper()):
         # Dotted keys (AVDA., P.ZZA, C.SO, INC.) are looked up before splitting on dots.
-        for part in [word] if word in table else word.split("."):
-            for piece in _split_dash(part):
-                tokens.extend(t for t in _POUND.split(piece) if t)
+        tokens.extend(t for t in ([word] if word in table else word.split(".")) if t)
+    _dash_pass(tokens)
+    _pound_pass(tokens)
     return tokens
+
+
+def _dash_pass(tokens: list[str]) -> None:
+    """'123-ABC' -> '123', 'ABC' (numeric part, last dash, non-numeric rest), in place.
+
+    As Amazon's Dash.apply (uploader source/glue/library/address_normalizer.py lines 181-192):
+    the loop runs over the list's length before the pass, so each split pushes the last
+    token out of it (`12-A 34-B` keeps `34-B` whole).
+    """
+    for i in range(len(tokens)):
+        word = tokens[i]
+        index = word.rfind("-")
+        if 0 < index < len(word) - 1:
+            first, second = word[:index], word[index + 1 :]
+            if first.isnumeric() and not second.isnumeric():
+                tokens[i : i + 1] = [first, second]
+
+
+def _pound_pass(tokens: list[str]) -> None:
+    """'APT#4' -> 'APT', '#', '4', in place, as Amazon's Pound.apply (address_normalizer.py
+    lines 69 and 195-227; AddressHash.py lines 1342 and 1456-1478).
+
+    A match becomes the letters A-Z right before '#', '#', and the run of [0-9A-Z-/] after
+    it; the rest of the token is dropped (`5#B` -> '#', 'B'). When both runs are empty the
+    token stays whole (`&*#` stays `&*#`). A token's next match replaces the last part the
+    previous one inserted (Amazon's `i += 1` / `i += 2`), and, as in the dash pass, the loop
+    covers only the list's length before the pass.
+    """
+    for i in range(len(tokens)):
+        at = i
+        for match in _POUND.finditer(tokens[i]):
+            first, second = match.groups()
+            if first or second:
+                parts = [p for p in (first, "#", second) if p]
+                tokens[at : at + 1] = parts
+                at += len(parts) - 1
 
 
 def address(value: str, country: str) -> Outcome:
@@ -105,16 +144,6 @@ def phone(value: str, country: str) -> Outcome:
     if not phonenumbers.is_valid_number(number):
         return None, Reason.INVALID_PHONE
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:], None
-
-
-def _split_dash(word: str) -> list[str]:
-    """'123-ABC' -> ['123', 'ABC']: a numeric part, a dash, a non-numeric last part."""
-    index = word.rfind("-")
-    if 0 < index < len(word) - 1:
-        first, second = word[:index], word[index + 1 :]
-        if first.isnumeric() and not second.isnumeric():
-            return [first, second]
-    return [word] if word else []
 
 
 def _nonempty(value: str) -> Outcome:

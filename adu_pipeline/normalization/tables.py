@@ -4,7 +4,11 @@ import json
 from functools import cache
 from importlib import resources
 
-# Order matters: the first table holding a word wins (API.md 5.2a, "no chaining").
+# Amazon's order, and the LAST entry of a repeated key wins: its normalizer tests every map
+# entry in turn and each hit replaces the token (aws-solutions/amazon-marketing-cloud-uploader-
+# from-aws source/glue/library/address_normalizer.py lines 235-271 and 289-295; the same in
+# amzn/amazon-ads-advertiser-audience-normalization-sdk-py AddressHashing/src/AddressHash.py
+# lines 1484-1526 and 1536-1541). Each hit replaces the ORIGINAL word's token, so no chaining.
 _ADDRESS_TABLES: dict[str, tuple[str, ...]] = {
     "US": ("USStreetSuffixes", "USSubBuildingDesignator"),
     "CA": ("DefaultStreetSuffixes",),
@@ -12,9 +16,9 @@ _ADDRESS_TABLES: dict[str, tuple[str, ...]] = {
     "JP": ("DefaultStreetSuffixes",),
     "IN": ("DefaultStreetSuffixes",),
     "GB": ("UKOrganizationSuffixes", "UKStreetSuffixes", "UKSubBuildingDesignator"),
-    "FR": ("DefaultStreetSuffixes", "FRStreetDesignator"),
-    "ES": ("ESStreetPrefixes", "DefaultStreetSuffixes"),
-    "IT": ("ITStreetPrefixes", "DefaultStreetSuffixes"),
+    "FR": ("FRStreetDesignator", "DefaultStreetSuffixes"),
+    "ES": ("DefaultStreetSuffixes", "ESStreetPrefixes"),
+    "IT": ("DefaultStreetSuffixes", "ITStreetPrefixes"),
 }
 _COMMON_ADDRESS_TABLES = ("NumberIndicators", "DirectionalWords")
 
@@ -26,13 +30,13 @@ def _load(name: str):
 
 @cache
 def address_word_map(country: str) -> dict[str, str]:
-    """Upper-case word -> replacement for one country; first entry of a repeated key wins."""
+    """Upper-case word -> replacement for one country; the last entry of a repeated key wins."""
     raw = _load("address_map_helper.json")
     mapping: dict[str, str] = {}
     for table in _COMMON_ADDRESS_TABLES + _ADDRESS_TABLES[country]:
         for entry in raw[table]:
             for key, value in entry.items():
-                mapping.setdefault(key, value)
+                mapping[key] = value
     return mapping
 
 
