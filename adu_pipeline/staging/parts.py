@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import shutil
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -20,11 +22,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from adu_pipeline.amc.bodies import TIMESTAMP_FORMAT
+from adu_pipeline.staging.processes import process_alive
 from adu_pipeline.staging.quality import iter_batches
 
 FORMATS = {"csv_gz": ".csv.gz", "parquet": ".parquet"}
 MIN_SLICE_ROWS = 50
 MAX_SLICE_ROWS = 50_000
+TEMP_PREFIX = "adu-parts-"
 
 
 @dataclass(frozen=True)
@@ -167,5 +171,27 @@ def combined_hash(parts: list[Part]) -> str:
     return digest.hexdigest()
 
 
-def temp_parts_dir() -> tempfile.TemporaryDirectory[str]:
-    return tempfile.TemporaryDirectory(prefix="adu-parts-")
+def temp_parts_dir(root: Path | None = None) -> tempfile.TemporaryDirectory[str]:
+    """A folder for one staging's parts, named after this process so that a later staging can
+    tell a folder left by a killed process from one still in use."""
+    return tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=root)
+
+
+def remove_stale_part_folders(root: Path | None = None) -> int:
+    """Delete the part folders of processes that are gone (kill -9 skips the clean-up); returns
+    how many were removed."""
+    root = Path(root or tempfile.gettempdir())
+    removed = 0
+    for folder in root.glob(f"{TEMP_PREFIX}*-*"):
+        pid = folder.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or not folder.is_dir():
+            continue
+        try:
+            created = folder.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if process_alive(int(pid), created):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += not folder.exists()
+    return removed
