@@ -141,7 +141,10 @@ def phone(value: str, country: str) -> Outcome:
         number = phonenumbers.parse(value, country)
     except phonenumbers.NumberParseException:
         return None, Reason.INVALID_PHONE
-    if not phonenumbers.is_valid_number(number):
+    # Amazon's tool keeps every number libphonenumber calls possible, valid or not (new
+    # ranges reach its metadata late): uploader source/glue/library/phone_normalizer.py
+    # line 20, `is_possible = phonenumbers.is_possible_number(parsed_number)`.
+    if not phonenumbers.is_possible_number(number):
         return None, Reason.INVALID_PHONE
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:], None
 
