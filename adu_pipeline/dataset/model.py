@@ -20,6 +20,7 @@ from pydantic import (
 from adu_pipeline.dataset.amc_body import column_body
 from adu_pipeline.dataset.columns import ColumnDefinition, check_description
 from adu_pipeline.dataset.errors import FileModel, details_of, problem, raise_problems
+from adu_pipeline.dataset.regions import REGIONS, expand_regions
 from adu_pipeline.normalization import SUPPORTED_COUNTRIES
 
 if TYPE_CHECKING:
@@ -39,7 +40,12 @@ COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 
 class PipelineOptions(FileModel):
     """How the pipeline ships a dataset. `landing` defaults to the dataset id; an empty
-    `instances` means the first instance of data/instances.yaml."""
+    `instances` means the first instance of data/instances.yaml.
+
+    `require_consent_for`: countries (ISO alpha-2) or regions (`EU`, `EEA`) whose rows must
+    carry at least one consent value (a `consentType` column); a row of such a country with
+    none is rejected (`consent_missing`). Empty: consent is checked when present, never
+    required."""
 
     landing: StrictStr | None = None
     encoding: StrictStr = "utf-8"
@@ -47,6 +53,7 @@ class PipelineOptions(FileModel):
     instances: tuple[StrictStr, ...] = ()
     update_strategy: UpdateStrategy | None = None
     s3_prefix: StrictStr | None = None
+    require_consent_for: tuple[StrictStr, ...] = ()
 
     @field_validator("landing")
     @classmethod
@@ -79,6 +86,24 @@ class PipelineOptions(FileModel):
             raise ValueError("instance keys are lowercase letters, digits and '_'")
         if len(set(value)) != len(value):
             raise ValueError("names an instance more than once")
+        return value
+
+    @field_validator("require_consent_for", mode="before")
+    @classmethod
+    def _require_consent_for(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            if any(isinstance(v, bool) for v in value):  # YAML reads a bare NO as false
+                raise ValueError("holds a boolean: quote country codes (e.g. 'NO')")
+            bad = [
+                v for v in value
+                if isinstance(v, str) and v not in REGIONS and not COUNTRY_PATTERN.match(v)
+            ]  # fmt: skip
+            if "UK" in value:
+                raise ValueError("'UK' is not ISO-3166: use 'GB' for the United Kingdom")
+            if bad:
+                raise ValueError(
+                    "names ISO-3166 alpha-2 codes (e.g. GB) or the regions EU and EEA only"
+                )
         return value
 
     @field_validator("s3_prefix")
@@ -126,6 +151,19 @@ class DatasetDefinition(FileModel):
         if self.pipeline.update_strategy:
             return self.pipeline.update_strategy
         return "OVERLAP_REPLACE" if self.is_fact else "FULL_REPLACE"
+
+    @property
+    def consent_columns(self) -> tuple[ColumnDefinition, ...]:
+        return tuple(c for c in self.columns if c.consent_type is not None)
+
+    @property
+    def external_identity_columns(self) -> tuple[ColumnDefinition, ...]:
+        return tuple(c for c in self.columns if c.external_identity is not None)
+
+    @property
+    def consent_required_countries(self) -> frozenset[str]:
+        """ISO codes whose rows must carry consent (`pipeline.require_consent_for` expanded)."""
+        return expand_regions(self.pipeline.require_consent_for)
 
     @property
     def country_column(self) -> ColumnDefinition | None:
@@ -321,6 +359,21 @@ def _dataset_problems(defn: DatasetDefinition) -> list[Any]:
                     f"'{defn.country_code}' has no PII "
                     f"normalization rules here (supported: "
                     f"{', '.join(sorted(SUPPORTED_COUNTRIES))})",
+                )
+            )
+    if defn.pipeline.require_consent_for:
+        if not defn.consent_columns:
+            found.append(
+                problem(
+                    ("pipeline", "require_consent_for"),
+                    "needs at least one column with a consentType to require consent",
+                )
+            )
+        if defn.country_column is None and defn.country_code is None:
+            found.append(
+                problem(
+                    ("pipeline", "require_consent_for"),
+                    "needs the row country: an isCountryCode column or a dataset countryCode",
                 )
             )
     strategy = defn.pipeline.update_strategy

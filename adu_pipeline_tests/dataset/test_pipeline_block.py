@@ -50,7 +50,11 @@ def test_every_key_is_kept():
         "s3_prefix": "adu/x",
     }
     defn = parse_definition(with_pipeline(pipeline))
-    assert defn.pipeline.model_dump() == {**pipeline, "instances": ("us", "eu")}
+    assert defn.pipeline.model_dump() == {
+        **pipeline,
+        "instances": ("us", "eu"),
+        "require_consent_for": (),  # needs a consent column: test_privacy_columns.py
+    }
     assert defn.update_strategy == "ADDITIVE"
     assert "pipeline" not in defn.create_body()["dataSet"]
 
