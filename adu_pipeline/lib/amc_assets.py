@@ -2,7 +2,9 @@
 once, extended with new nullable columns, never deleted) and the upload of each partition.
 
 The client owns find-or-create (`ensure_dataset`, `find_or_create_upload`); these assets only
-call it and turn its answer into metadata. The upload's status is followed by a sensor.
+call it and turn its answer into metadata. Both run in the pool of their (dataset, instance) with
+a limit of 1, so two runs never find-then-create at once: the second finds the first's work. The
+upload's status is followed by a sensor, which reports it on the upload's partition.
 """
 
 import dagster as dg
@@ -11,6 +13,8 @@ from pydantic import Field
 from adu_pipeline.amc import AmcApiError, upload_request
 from adu_pipeline.errors import AduError
 from adu_pipeline.lib import keys
+from adu_pipeline.lib.checks import require_gates_passed
+from adu_pipeline.lib.instance import require_exclusive_pool
 from adu_pipeline.lib.metadata import latest_metadata
 from adu_pipeline.lib.plan import DatasetPlan
 from adu_pipeline.lib.resources import AmcResource
@@ -30,12 +34,14 @@ def _failure(what: str, exc: AduError) -> dg.Failure:
 
 
 def amc_dataset_asset(plan: DatasetPlan, instance) -> dg.AssetsDefinition:
+    pool = keys.amc_pool(plan.id, instance.key)
+
     @dg.asset(
         key=keys.amc_dataset(plan.id, instance.key),
         group_name=plan.id,
         kinds={"amazon"},
         owners=keys.OWNERS,
-        pool=keys.AMC_POOL,
+        pool=pool,
         retry_policy=AMC_RETRY_POLICY,
         tags={"instance": instance.key},
         description=(
@@ -45,6 +51,7 @@ def amc_dataset_asset(plan: DatasetPlan, instance) -> dg.AssetsDefinition:
         ),
     )
     def _amc_dataset(context: dg.AssetExecutionContext, amc: AmcResource) -> dg.MaterializeResult:
+        require_exclusive_pool(context, pool)
         with amc.client(instance) as client:
             try:
                 result = client.ensure_dataset(plan.defn.create_body())
@@ -73,6 +80,7 @@ def upload_asset(plan: DatasetPlan, instance) -> dg.AssetsDefinition:
     s3_key = keys.s3_object(plan.id)
     strategy = plan.defn.update_strategy
     what = "this export date's" if plan.partitioned else "the full list's"
+    pool = keys.amc_pool(plan.id, instance.key)
 
     @dg.asset(
         key=keys.upload(plan.id, instance.key),
@@ -81,7 +89,7 @@ def upload_asset(plan: DatasetPlan, instance) -> dg.AssetsDefinition:
         group_name=plan.id,
         kinds={"amazon"},
         owners=keys.OWNERS,
-        pool=keys.AMC_POOL,
+        pool=pool,
         retry_policy=AMC_RETRY_POLICY,
         tags={"instance": instance.key},
         description=(
@@ -93,6 +101,8 @@ def upload_asset(plan: DatasetPlan, instance) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, config: UploadConfig, amc: AmcResource
     ) -> dg.MaterializeResult:
         partition_key = plan.partition_key(context)
+        require_exclusive_pool(context, pool)
+        require_gates_passed(context.instance, keys.hashed(plan.id), partition_key)
         s3 = latest_metadata(context.instance, s3_key, partition_key)
         if not s3 or not s3.get("manifest_key"):
             where = f" for {partition_key}" if partition_key else ""
@@ -125,7 +135,7 @@ def upload_asset(plan: DatasetPlan, instance) -> dg.AssetsDefinition:
                 "upload_id": upload.upload_id,
                 "dataset_id": plan.id,
                 "instance": instance.key,
-                "status": upload.status_raw,
+                "status_at_start": upload.status_raw,
                 "started": int(result.created),
                 "update_strategy": strategy,
                 "manifest_key": str(s3["manifest_key"]),
@@ -146,12 +156,13 @@ def upload_status_check(plan: DatasetPlan, instance) -> dg.AssetChecksDefinition
     @dg.asset_check(
         asset=asset_key,
         name=keys.UPLOAD_CHECK,
-        pool=keys.AMC_POOL,
-        description="AMC ingested the upload (SUCCESS, OutputRowCount); FAILED carries AMC's "
-        "message.",
+        partitions_def=plan.partitions,
+        description="AMC ingested this partition's upload (SUCCESS, OutputRowCount); FAILED "
+        "carries AMC's message.",
     )
     def _check(context: dg.AssetCheckExecutionContext, amc: AmcResource) -> dg.AssetCheckResult:
-        newest = latest_metadata(context.instance, asset_key, None)
+        partition_key = context.partition_key if plan.partitioned else None
+        newest = latest_metadata(context.instance, asset_key, partition_key)
         if newest is None:
             return dg.AssetCheckResult(passed=False, description="no upload has been started yet")
         try:

@@ -3,7 +3,8 @@
 Segments are dynamic partitions: the segments sensor adds a partition when a file appears, so no
 restart is needed, and reports (never deletes) the audience of a file that is removed. The client
 owns idempotency by name (`ensure_audience`): reuse, update a FAILED one in place, or fail with
-the diff when the segment changed (a successful audience cannot be edited at Amazon).
+the diff when the segment changed (a successful audience cannot be edited at Amazon). Every
+audience run shares one pool with a limit of 1, so two runs of a segment create one audience.
 """
 
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from adu_pipeline.amc import AmcApiError
 from adu_pipeline.errors import AduError
 from adu_pipeline.lib import keys
 from adu_pipeline.lib.catalog import scan_segments
+from adu_pipeline.lib.instance import require_exclusive_pool
 from adu_pipeline.lib.metadata import latest_metadata
 from adu_pipeline.lib.plan import DatasetPlan
 from adu_pipeline.lib.resources import AmcResource
@@ -40,7 +42,7 @@ def audience_asset(settings: Settings, catalog, plans: list[DatasetPlan]) -> dg.
         group_name="audiences",
         kinds={"amazon"},
         owners=keys.OWNERS,
-        pool=keys.AMC_POOL,
+        pool=keys.AUDIENCE_POOL,
         retry_policy=AMC_RETRY_POLICY,
         description=(
             "A rule-based AMC audience per segment file: SQL over the datasets' matched users in "
@@ -50,6 +52,7 @@ def audience_asset(settings: Settings, catalog, plans: list[DatasetPlan]) -> dg.
     )
     def _audience(context: dg.AssetExecutionContext, amc: AmcResource) -> dg.MaterializeResult:
         key = context.partition_key
+        require_exclusive_pool(context, keys.AUDIENCE_POOL)
         scan = scan_segments(settings, catalog)
         segment = scan.segments.get(key)
         if segment is None:
@@ -75,7 +78,7 @@ def audience_asset(settings: Settings, catalog, plans: list[DatasetPlan]) -> dg.
                 "audience_name": segment.name,
                 "instance": instance.key,
                 "action": result.action,
-                "status": audience.status_raw,
+                "status_at_start": audience.status_raw,
                 "dsp_advertiser_id": segment.advertiser_id,
                 "created": int(result.action == "created"),
                 "updated": int(result.action == "updated"),
@@ -91,11 +94,12 @@ def audience_status_check(catalog) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=keys.AUDIENCE,
         name=keys.AUDIENCE_CHECK,
-        pool=keys.AMC_POOL,
-        description="The audience reached SUCCEEDED (size, DSP id); FAILED carries AMC's reason.",
+        partitions_def=segment_partitions,
+        description="This segment's audience reached SUCCEEDED (size, DSP id); FAILED carries "
+        "AMC's reason.",
     )
     def _check(context: dg.AssetCheckExecutionContext, amc: AmcResource) -> dg.AssetCheckResult:
-        newest = latest_metadata(context.instance, keys.AUDIENCE, None)
+        newest = latest_metadata(context.instance, keys.AUDIENCE, context.partition_key)
         if newest is None:
             return dg.AssetCheckResult(passed=False, description="no audience has been created yet")
         instance = catalog.instances.get(str(newest.get("instance") or catalog.default_instance))

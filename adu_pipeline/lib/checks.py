@@ -1,8 +1,12 @@
-"""Asset checks. The three on each hashed asset are blocking: nothing leaves the machine unless
-the schema holds, every hashed-PII value is 64 lowercase hex or null, and the data can match.
+"""Asset checks. The three gates on each hashed asset are blocking: nothing leaves the machine
+unless the schema holds, every hashed-PII value is 64 lowercase hex or null, and the data can
+match. A fourth, a warning, flags a PII column with no valid value (usually a mapping mistake).
 
 They are evaluated inside the hashed step (returned with its materialization) because they read
-the same local file; the AMC status checks are reported by the status sensors.
+the same local file, one result per partition. A blocking check only stops the rest of its own
+run, so the steps downstream call `require_gates_passed` too: whatever the run, data whose
+latest gate failed for that partition never reaches S3 or AMC. The AMC status checks are
+reported by the status sensors.
 """
 
 from __future__ import annotations
@@ -10,43 +14,104 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.event_api import PartitionKeyFilter  # 1.13: no public alias yet
 
 from adu_pipeline.dataset import DatasetDefinition
-from adu_pipeline.lib.keys import EGRESS_CHECK, READINESS_CHECK, SCHEMA_CHECK
+from adu_pipeline.hashing import HashSummary
+from adu_pipeline.lib.keys import (
+    EGRESS_CHECK,
+    GATE_CHECKS,
+    PII_VALID_CHECK,
+    READINESS_CHECK,
+    SCHEMA_CHECK,
+)
 from adu_pipeline.settings import Settings
 from adu_pipeline.staging import quality
 
+GATE_DESCRIPTIONS = {
+    SCHEMA_CHECK: "The hashed output matches the pandera schema derived from the definition.",
+    EGRESS_CHECK: "Every hashed-PII value is 64 lowercase hex or null (no raw PII leaves).",
+    READINESS_CHECK: (
+        "Enough rows carry a usable identifier, and the projected audience clears AMC's "
+        "2,000-user minimum (ADU_MIN_IDENTIFIER_SHARE, ADU_MIN_PROJECTED_AUDIENCE)."
+    ),
+}
 
-def hashed_check_specs(asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    return [
+
+def hashed_check_specs(
+    asset: dg.AssetKey, partitions: dg.PartitionsDefinition | None
+) -> list[dg.AssetCheckSpec]:
+    gates = [
         dg.AssetCheckSpec(
-            SCHEMA_CHECK,
-            asset=asset,
-            blocking=True,
-            description="The hashed output matches the pandera schema derived from the definition.",
-        ),
-        dg.AssetCheckSpec(
-            EGRESS_CHECK,
-            asset=asset,
-            blocking=True,
-            description="Every hashed-PII value is 64 lowercase hex or null (no raw PII leaves).",
-        ),
-        dg.AssetCheckSpec(
-            READINESS_CHECK,
-            asset=asset,
-            blocking=True,
-            description=(
-                "Enough rows carry a usable identifier, and the projected audience clears AMC's "
-                "2,000-user minimum (ADU_MIN_IDENTIFIER_SHARE, ADU_MIN_PROJECTED_AUDIENCE)."
-            ),
-        ),
+            name, asset=asset, blocking=True, description=text, partitions_def=partitions
+        )
+        for name, text in GATE_DESCRIPTIONS.items()
     ]
+    warning = dg.AssetCheckSpec(
+        PII_VALID_CHECK,
+        asset=asset,
+        partitions_def=partitions,
+        description="Warns when a PII column has no valid value at all (usually a column mapped "
+        "to the wrong field of the export, or a wrong delimiter).",
+    )
+    return [*gates, warning]
+
+
+def require_gates_passed(
+    instance: dg.DagsterInstance, asset: dg.AssetKey, partition_key: str | None
+) -> None:
+    """Fail the step unless the newest result of every gate on `asset` (for this partition)
+    passed: materializing S3 or AMC alone must not bypass a blocking check."""
+    check_keys = [dg.AssetCheckKey(asset, name) for name in GATE_CHECKS]
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        check_keys, partition_filter=PartitionKeyFilter(key=partition_key)
+    )
+    where = f" for {partition_key}" if partition_key else ""
+    problems = []
+    for key in check_keys:
+        record = latest.get(key)
+        evaluation = record.evaluation if record else None
+        if evaluation is None:
+            problems.append(f"{key.name} has no result{where}")
+        elif not evaluation.passed:
+            why = evaluation.description or "see the check"
+            problems.append(f"{key.name} failed{where}: {why}")
+    if problems:
+        raise dg.Failure(
+            description=f"{asset.to_user_string()} did not pass its gates, so nothing was sent: "
+            + "; ".join(problems)
+            + ". Fix the export (or the thresholds) and materialize the hashed asset again.",
+            metadata={"gates_failed": len(problems)},
+            allow_retries=False,
+        )
+
+
+def pii_validity_result(summary: HashSummary) -> dg.AssetCheckResult:
+    """WARN when a hashed-PII column has rows but not one valid value."""
+    empty = {}
+    for column, stats in summary.columns.items():
+        if stats.kind != "pii" or summary.rows_out == 0 or stats.valid:
+            continue
+        reasons = {**stats.invalid, **({"missing": stats.missing} if stats.missing else {})}
+        empty[column] = ", ".join(f"{n} {r}" for r, n in reasons.items()) or "all empty"
+    return dg.AssetCheckResult(
+        check_name=PII_VALID_CHECK,
+        passed=not empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"columns_without_valid_value": len(empty), "rows_written": summary.rows_out},
+        description="; ".join(
+            f"{c}: 0 of {summary.rows_out} rows valid ({why}); check the column mapping, "
+            "delimiter and encoding"
+            for c, why in empty.items()
+        )
+        or None,
+    )
 
 
 def evaluate_hashed_checks(
     defn: DatasetDefinition, path: Path, settings: Settings
 ) -> tuple[list[dg.AssetCheckResult], dict[str, object]]:
-    """The three check results, plus the readiness figures for the materialization's metadata."""
+    """The three gate results, plus the readiness figures for the materialization's metadata."""
     schema = quality.schema_summary(defn, path)
     schema_result = dg.AssetCheckResult(
         check_name=SCHEMA_CHECK,

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-AMC_POOL = "amc_api"
 OWNERS = ["team:marketing-data"]
 
 SCHEMA_CHECK = "schema_matches_definition"
 EGRESS_CHECK = "pii_egress_guard"
 READINESS_CHECK = "match_readiness"
+GATE_CHECKS = (SCHEMA_CHECK, EGRESS_CHECK, READINESS_CHECK)  # blocking: nothing leaves otherwise
+PII_VALID_CHECK = "pii_columns_have_valid_values"  # a warning
 UPLOAD_CHECK = "amc_upload_succeeded"
 AUDIENCE_CHECK = "amc_audience_succeeded"
 
@@ -40,6 +41,15 @@ def amc_dataset(dataset_id: str, instance: str) -> dg.AssetKey:
 
 def upload(dataset_id: str, instance: str) -> dg.AssetKey:
     return dg.AssetKey([dataset_id, instance, "amc_upload"])
+
+
+def amc_pool(dataset_id: str, instance: str) -> str:
+    """The pool of every op that writes dataset D in instance I (its dataset and its uploads):
+    with a limit of 1, two runs never find-then-create at the same time."""
+    return f"amc.{dataset_id}.{instance}"
+
+
+AUDIENCE_POOL = "amc.audiences"  # audiences of every segment: one create at a time
 
 
 def export_job(dataset_id: str) -> str:

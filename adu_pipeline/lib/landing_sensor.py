@@ -2,10 +2,13 @@
 
 A FACT dataset runs the file's export date; a DIMENSION dataset runs when its newest file changes.
 The landing file is recorded as a materialization of the dataset's external landing asset. A file
-dated after the last partition waits for its date (it is not marked seen); a file that matches no
-dataset's landing name is reported once.
+dated after the last partition waits for its date (it is not marked seen) and runs when its date
+comes. Every other file is reported with the reason it is not read (`landing_names`), once per
+version: a warning in the sensor log, the tick's reason, and an observation on the landing asset
+it most resembles, so nothing in the folder is ignored silently.
 """
 
+import difflib
 from typing import Any
 
 import dagster as dg
@@ -13,7 +16,8 @@ import dagster as dg
 from adu_pipeline.lib import cursor, keys
 from adu_pipeline.lib.plan import DatasetPlan
 from adu_pipeline.settings import Settings
-from adu_pipeline.staging.landing import LandingFile, parse_landing_name, scan_landing
+from adu_pipeline.staging.landing import LandingFile, scan_landing
+from adu_pipeline.staging.landing_names import unusable_reason
 
 UNMATCHED = "_unmatched"
 
@@ -29,14 +33,15 @@ def landing_sensor(settings: Settings, plans: list[DatasetPlan], jobs: list[Any]
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         seen = cursor.load(context.cursor)
         runs: list[dg.RunRequest] = []
-        events: list[dg.AssetMaterialization] = []
+        events: list[Any] = []
+        notes: list[str] = []
         for plan in plans:
             state = seen.setdefault(plan.id, {})
             if not isinstance(state, dict):
                 state = seen[plan.id] = {}
             files = scan_landing(settings.landing_dir, plan.defn.pipeline.landing)
             if plan.partitioned:
-                found = _fact_files(context, plan, files, state)
+                found = _fact_files(context, plan, files, state, notes)
             else:
                 found = _dimension_file(context, plan, files, state)
             for landing, partition in found:
@@ -48,12 +53,19 @@ def landing_sensor(settings: Settings, plans: list[DatasetPlan], jobs: list[Any]
                         partition_key=partition,
                     )
                 )
-        _report_unmatched(context, settings, plans, seen)
+        unread = _report_unread(context, settings, plans, seen)
+        events += unread
+        notes += sorted(
+            {
+                f"{e.metadata['file_name'].value} not read: {e.metadata['reason'].value}"
+                for e in unread
+            }
+        )
         return dg.SensorResult(
             run_requests=runs,
             asset_events=events,
             cursor=cursor.dump(seen),
-            skip_reason=None if runs else "no new landing file",
+            skip_reason=None if runs else "; ".join(["no new landing file", *notes]),
         )
 
     return _sensor
@@ -64,6 +76,7 @@ def _fact_files(
     plan: DatasetPlan,
     files: list[LandingFile],
     state: dict[str, str],
+    notes: list[str],
 ) -> list[tuple[LandingFile, str | None]]:
     assert plan.partitions is not None
     keys_now = plan.partitions.get_partition_keys()
@@ -75,6 +88,7 @@ def _fact_files(
             continue
         if key > last:  # not marked seen: it runs once its date is a partition
             context.log.info(f"{plan.id}: {name} waits for its date ({key})")
+            notes.append(f"{name} waits for its date")
             continue
         state[name] = landing.fingerprint
         if key < first:
@@ -138,31 +152,48 @@ def _already_landed(
     )
 
 
-def _report_unmatched(
+def _meta(event: Any, name: str) -> Any:
+    return event.metadata[name].value
+
+
+def _report_unread(
     context: dg.SensorEvaluationContext,
     settings: Settings,
     plans: list[DatasetPlan],
     seen: dict[str, Any],
-) -> None:
-    """Files that no dataset reads are named once, with the names that would be read."""
+) -> list[dg.AssetObservation]:
+    """Each file no dataset reads, once per version: a warning and an observation (on the landing
+    asset whose stem the name most resembles, else on every landing asset) with the reason."""
     folder = settings.landing_dir
     if not folder.is_dir():
-        return
-    stems = {plan.defn.pipeline.landing for plan in plans}
+        return []
+    stems = {plan.defn.pipeline.landing: plan for plan in plans}
     reported = seen.setdefault(UNMATCHED, {})
+    events = []
     for path in sorted(folder.iterdir()):
         if not path.is_file() or path.name.startswith("."):
             continue
-        parsed = parse_landing_name(path.name)
-        if parsed is not None and parsed[0] in stems:
+        reason = unusable_reason(path.name, set(stems))
+        if reason is None:
             continue
         stat = path.stat()
         fingerprint = f"{stat.st_mtime_ns}:{stat.st_size}"
         if reported.get(path.name) == fingerprint:
             continue
         reported[path.name] = fingerprint
-        expected = ", ".join(f"{s}_YYYY-MM-DD.csv" for s in sorted(stems))
-        context.log.warning(
-            f"landing file {path.name} is read by no dataset: expected one of {expected} "
-            "(or .csv.gz, .parquet, .jsonl)"
-        )
+        context.log.warning(f"landing file {path.name} is not read: {reason}")
+        for plan in _resembled(path.name, stems):
+            events.append(
+                dg.AssetObservation(
+                    asset_key=keys.landing(plan.id),
+                    metadata={"file_name": path.name, "reason": reason, "file_read": False},
+                )
+            )
+    return events
+
+
+def _resembled(name: str, stems: dict[str, DatasetPlan]) -> list[DatasetPlan]:
+    head = name.lower().split(".")[0].rstrip("0123456789-_")
+    close = difflib.get_close_matches(head, [s.lower() for s in stems], n=len(stems), cutoff=0.6)
+    chosen = [plan for stem, plan in stems.items() if stem.lower() in close]
+    return chosen or list(stems.values())

@@ -14,12 +14,18 @@ from dagster_aws.s3 import S3Resource
 from adu_pipeline.errors import AduError
 from adu_pipeline.hashing import HashPlan, hash_file
 from adu_pipeline.lib import keys
-from adu_pipeline.lib.checks import evaluate_hashed_checks, hashed_check_specs
+from adu_pipeline.lib.checks import (
+    evaluate_hashed_checks,
+    hashed_check_specs,
+    pii_validity_result,
+    require_gates_passed,
+)
 from adu_pipeline.lib.metadata import column_schema, summary_metadata
 from adu_pipeline.lib.plan import DatasetPlan
 from adu_pipeline.staging import quality
 from adu_pipeline.staging.landing import find_landing_file, newest_landing_file
 from adu_pipeline.staging.s3 import ensure_bucket, partition_prefix, stage_partition
+from adu_pipeline.staging.sniff import delimiter_hint
 
 PROGRESS_EVERY_ROWS = 1_000_000
 
@@ -49,7 +55,7 @@ def hashed_asset(plan: DatasetPlan) -> dg.AssetsDefinition:
         key=keys.hashed(plan.id),
         partitions_def=plan.partitions,
         deps=[keys.landing(plan.id)],
-        check_specs=hashed_check_specs(keys.hashed(plan.id)),
+        check_specs=hashed_check_specs(keys.hashed(plan.id), plan.partitions),
         group_name=plan.id,
         kinds={"python", "parquet"},
         owners=keys.OWNERS,
@@ -94,8 +100,9 @@ def hashed_asset(plan: DatasetPlan) -> dg.AssetsDefinition:
                 progress=progress,
             )
         except AduError as exc:  # one clear line, never a value (the hashing contract)
+            hint = delimiter_hint(landing.path, defn.pipeline.delimiter, defn.pipeline.encoding)
             raise dg.Failure(
-                description=f"{landing.path.name}: {exc}", allow_retries=False
+                description=f"{landing.path.name}: {exc}{hint}", allow_retries=False
             ) from None
         except Exception as exc:
             # The event log keeps a failure's message for good: a parser's message may quote a
@@ -113,6 +120,7 @@ def hashed_asset(plan: DatasetPlan) -> dg.AssetsDefinition:
                 allow_retries=False,
             )
         check_results, readiness = evaluate_hashed_checks(defn, output, plan.settings)
+        check_results.append(pii_validity_result(summary))
         context.log.info(
             f"{meta['rows_in']} rows in, {meta['rows_written']} written, "
             f"{meta['rows_rejected']} rejected, {meta['duplicates_dropped']} duplicates dropped"
@@ -174,6 +182,7 @@ def s3_object_asset(plan: DatasetPlan) -> dg.AssetsDefinition:
                 + ": materialize it first",
                 allow_retries=False,
             )
+        require_gates_passed(context.instance, keys.hashed(plan.id), partition_key)
         egress_guard(plan, source)
         client = s3.get_client()
         if settings.is_local:

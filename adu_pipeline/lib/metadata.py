@@ -33,9 +33,14 @@ def summary_metadata(summary: HashSummary) -> dict[str, Any]:
     }
     for reason, count in sorted(summary.rejected_by_reason.items()):
         meta[f"rejects/{reason}"] = int(count)
+    nulled = 0
     for column, stats in summary.columns.items():
         for reason, count in stats.invalid.items():
             meta[f"invalid/{column}/{reason}"] = int(count)
+            nulled += int(count)
+    # Values that were present but could not be normalized: nulled in a row that is still sent
+    # (rows_rejected counts whole rows left out).
+    meta["values_nulled"] = nulled
     return meta
 
 

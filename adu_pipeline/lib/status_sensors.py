@@ -1,10 +1,15 @@
 """The AMC status sensors, each with a JSON cursor:
 
-- amc_upload_status: follows every dataset's uploads on every instance; SUCCESS -> an observation
-  with OutputRowCount, a passed check, and runs for the segments on that instance that read the
-  dataset and have no live audience yet; FAILED -> a failed check carrying AMC's message.
-- amc_audience_status: follows audiences; SUCCEEDED -> an observation with size and DSP id and a
-  passed check; FAILED -> a failed check carrying AMC's statusReason.
+- amc_upload_status: follows every dataset's uploads on every instance; SUCCESS -> a passed check
+  and a materialization of the partition as AMC now holds it (OutputRowCount, match rate), and
+  runs for the segments on that instance that read the dataset and have no audience yet;
+  FAILED -> a failed check carrying AMC's message.
+- amc_audience_status: follows audiences; SUCCEEDED -> a passed check and a materialization with
+  size and DSP id; FAILED -> a failed check carrying AMC's statusReason.
+
+Every check result is on the partition (export date or segment), so one failed partition is
+never hidden by a later one that passed, and the figures plot per partition in the UI. Each
+terminal state is also recorded as an observation, which is how a sensor knows it was reported.
 
 AMC calls in one tick share a 20 s budget (retries included), so a tick stays far inside 60 s;
 whatever is left unpolled stays in the cursor for the next tick.
@@ -26,6 +31,9 @@ from adu_pipeline.lib.segments_sensor import datasets_ready
 from adu_pipeline.settings import Settings
 
 MAX_NEW_RECORDS = 100
+REPORTED_BY = "reported_by"  # marks the materializations these sensors write
+UPLOAD_SENSOR = "amc_upload_status"
+AUDIENCE_SENSOR = "amc_audience_status"
 RESERVE_SECONDS = 3.0  # stop starting new AMC calls once less than this is left of the budget
 
 
@@ -46,7 +54,7 @@ def collect_new(
     for record in result.records:
         after[name] = record.storage_id
         event = record.asset_materialization
-        if event is None:
+        if event is None or REPORTED_BY in event.metadata:  # our own "as AMC holds it" event
             continue
         meta = values(event)
         job_id = meta.get(id_field)
@@ -56,6 +64,7 @@ def collect_new(
                 "partition": event.partition,
                 "dataset_id": meta.get("dataset_id"),
                 "instance": meta.get("instance"),
+                "rows_sent": meta.get("rows_sent"),
             }
 
 
@@ -98,7 +107,14 @@ def initial_cursor(instance: dg.DagsterInstance, asset_keys: list[dg.AssetKey]) 
     return cursor.dump({"after": after, "pending": {}})
 
 
-def _check(asset: dg.AssetKey, name: str, passed: bool, metadata: dict, description: str | None):
+def _check(
+    asset: dg.AssetKey,
+    name: str,
+    partition: str | None,
+    passed: bool,
+    metadata: dict,
+    description: str | None,
+) -> dg.AssetCheckEvaluation:
     return dg.AssetCheckEvaluation(
         asset_key=asset,
         check_name=name,
@@ -106,6 +122,7 @@ def _check(asset: dg.AssetKey, name: str, passed: bool, metadata: dict, descript
         metadata=metadata,
         severity=dg.AssetCheckSeverity.ERROR,
         description=description,
+        partition=partition,
     )
 
 
@@ -117,12 +134,27 @@ def terminal_events(
     description: str | None = None,
     *,
     passed: bool,
+    sensor: str,
 ) -> list[Any]:
-    """A final state, twice: an observation the UI plots and the check that says pass or fail."""
-    return [
+    """A final state: the observation that records it, the partition's check, and on success a
+    materialization of the partition as AMC now holds it (its figures plot per partition)."""
+    events: list[Any] = [
         dg.AssetObservation(asset_key=asset, partition=partition, metadata=metadata),
-        _check(asset, check_name, passed, metadata, description),
+        _check(asset, check_name, partition, passed, metadata, description),
     ]
+    if passed:
+        events.append(
+            dg.AssetMaterialization(
+                asset_key=asset, partition=partition, metadata={**metadata, REPORTED_BY: sensor}
+            )
+        )
+    return events
+
+
+def match_rate(output_rows: int, rows_sent: Any) -> float | None:
+    """OutputRowCount / rows sent: the share of the partition's rows AMC kept."""
+    sent = int(rows_sent or 0)
+    return round(output_rows / sent, 4) if sent else None
 
 
 def _poll_terminal(
@@ -184,7 +216,7 @@ def upload_status_sensor(settings: Settings, catalog: Any, plans: list[DatasetPl
     upload_keys = [keys.upload(p.id, i.key) for p in plans for i in p.instances]
 
     @dg.sensor(
-        name="amc_upload_status",
+        name=UPLOAD_SENSOR,
         jobs=[audience_job],
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
@@ -213,7 +245,7 @@ def upload_status_sensor(settings: Settings, catalog: Any, plans: list[DatasetPl
                 if isinstance(upload, AmcNotFoundError):
                     meta = {"partition": partition or "", "upload_id": upload_id}
                     text = f"upload {upload_id} is unknown to AMC: {upload}"
-                    events.append(_check(asset, keys.UPLOAD_CHECK, False, meta, text))
+                    events.append(_check(asset, keys.UPLOAD_CHECK, partition, False, meta, text))
                     continue
                 meta = {
                     "upload_id": upload_id,
@@ -221,9 +253,14 @@ def upload_status_sensor(settings: Settings, catalog: Any, plans: list[DatasetPl
                     "partition": partition or "",
                 }
                 if upload.status is JobStatus.SUCCEEDED:
-                    meta["OutputRowCount"] = upload.output_row_count or 0
+                    output_rows = upload.output_row_count or 0
+                    meta["OutputRowCount"] = output_rows
+                    meta["rows_sent"] = int(info.get("rows_sent") or 0)
+                    rate = match_rate(output_rows, info.get("rows_sent"))
+                    if rate is not None:
+                        meta["match_rate"] = rate
                     events += terminal_events(
-                        asset, keys.UPLOAD_CHECK, partition, meta, passed=True
+                        asset, keys.UPLOAD_CHECK, partition, meta, passed=True, sensor=UPLOAD_SENSOR
                     )
                     if segments is None:
                         segments = list(scan_segments(settings, catalog).segments.values())
@@ -240,6 +277,7 @@ def upload_status_sensor(settings: Settings, catalog: Any, plans: list[DatasetPl
                         meta,
                         f"AMC upload {upload_id} {upload.status_raw}: {message}",
                         passed=False,
+                        sensor=UPLOAD_SENSOR,
                     )
                     context.log.error(
                         f"upload {upload_id} ({info['asset']} {partition}) failed: {message}"
@@ -266,7 +304,8 @@ def _audience_requests(
     upload_id: str,
 ) -> list[dg.RunRequest]:
     """Runs for the segments of this instance reading this dataset whose audience does not exist
-    yet (or FAILED and may now pass)."""
+    yet. A FAILED audience is not retried after every upload (it would fail the same way): its
+    failed check says why, and an edited segment file or a manual run tries again."""
     instance_key = info.get("instance") or catalog.default_instance
     dataset_id = info.get("dataset_id")
     wanted = [
@@ -284,7 +323,7 @@ def _audience_requests(
             run_key=f"audience:{s.key}:{upload_id}", job_name=keys.AUDIENCE_JOB, partition_key=s.key
         )
         for s in wanted
-        if existing.get(s.name) is None or existing[s.name].status.is_failure
+        if existing.get(s.name) is None
     ]
 
 
@@ -303,7 +342,7 @@ def _partition_adds(context: dg.SensorEvaluationContext, runs: list[dg.RunReques
 
 def audience_status_sensor(catalog: Any):
     @dg.sensor(
-        name="amc_audience_status",
+        name=AUDIENCE_SENSOR,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Follows AMC audiences to SUCCEEDED (size, DSP id) or FAILED (statusReason).",
@@ -325,7 +364,9 @@ def audience_status_sensor(catalog: Any):
                 if isinstance(audience, AmcNotFoundError):
                     meta = {"segment": segment or "", "audience_id": audience_id}
                     text = f"audience {audience_id} is unknown to AMC: {audience}"
-                    events.append(_check(keys.AUDIENCE, keys.AUDIENCE_CHECK, False, meta, text))
+                    events.append(
+                        _check(keys.AUDIENCE, keys.AUDIENCE_CHECK, segment, False, meta, text)
+                    )
                     continue
                 meta = {
                     "audience_id": audience_id,
@@ -338,7 +379,12 @@ def audience_status_sensor(catalog: Any):
                         dsp_audience_id=audience.dsp_audience_id or "",
                     )
                     events += terminal_events(
-                        keys.AUDIENCE, keys.AUDIENCE_CHECK, segment, meta, passed=True
+                        keys.AUDIENCE,
+                        keys.AUDIENCE_CHECK,
+                        segment,
+                        meta,
+                        passed=True,
+                        sensor=AUDIENCE_SENSOR,
                     )
                 else:
                     reason = audience.status_reason or f"AMC reported {audience.status_raw}"
@@ -350,6 +396,7 @@ def audience_status_sensor(catalog: Any):
                         meta,
                         f"AMC audience {audience_id} {audience.status_raw}: {reason}",
                         passed=False,
+                        sensor=AUDIENCE_SENSOR,
                     )
                     context.log.error(f"audience {audience_id} ({segment}) failed: {reason}")
         finally:

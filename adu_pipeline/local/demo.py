@@ -18,22 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from adu_pipeline.errors import AduError, InputError
+from adu_pipeline.lib.instance import instance_yaml
 
 DEMO_ROWS = 20_000
 DEMO_CONVERSION_ROWS = 8_000
 DEMO_SEED = 2026
 EMULATOR_STEP_SECONDS = 0.2
 SENSOR_TIMEOUT_SECONDS = 120.0
+# the header of the dagster.yaml earlier versions wrote (pools limit 2): replaced, never edited
+OLD_GENERATED_HEADER = "# Written by `adu demo` / `adu dev` when missing; edit freely."
 WRITTEN_BY_DEMO = ".adu-demo-files.json"  # in the landing folder: the files the demo may replace
-INSTANCE_YAML = """\
-# Written by `adu demo` / `adu dev` when missing; edit freely.
-telemetry:
-  enabled: false
-concurrency:
-  pools:
-    # every AMC call (assets with pool="amc_api") shares this many slots across all runs
-    default_limit: 2
-"""
 
 
 def dagster_home() -> Path:
@@ -43,8 +37,8 @@ def dagster_home() -> Path:
     home = load_settings().dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(INSTANCE_YAML)
+    if not config.exists() or config.read_text().startswith(OLD_GENERATED_HEADER):
+        config.write_text(instance_yaml())
     return home
 
 

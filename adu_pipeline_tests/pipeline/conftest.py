@@ -6,6 +6,7 @@ the test's instances.yaml)."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ import dagster as dg
 import pytest
 import yaml
 
-from adu_pipeline.emulator.config import EmulatorConfig
+from adu_pipeline.emulator.config import Credentials, EmulatorConfig
 from adu_pipeline.lib import keys
 from adu_pipeline.lib.build import project_definitions
+from adu_pipeline.lib.instance import INSTANCE_SETTINGS, instance_yaml
 from adu_pipeline.lib.resources import amc_client_outside_run
 from adu_pipeline.lib.status_sensors import initial_cursor
 from adu_pipeline.local.conversions import write_conversions_export
@@ -27,6 +29,11 @@ from adu_pipeline.local.sample_data import write_sample_export
 from adu_pipeline.local.stack import instances_for_emulator
 from adu_pipeline.settings import load_settings
 from adu_pipeline.staging.landing import landing_name
+from adu_pipeline_tests.fixtures.stack import (
+    TEST_CLIENT_ID,
+    TEST_CLIENT_SECRET,
+    TEST_REFRESH_TOKEN,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_DATA = REPO / "data"
@@ -109,7 +116,9 @@ def make_pipeline(
     shutil.copy(REPO_DATA / "instances.yaml", instances_path)
     from adu_pipeline.dataset import load_instances
 
-    config = EmulatorConfig.from_instances(instances_for_emulator(load_instances(instances_path)))
+    config = EmulatorConfig.from_instances(
+        instances_for_emulator(load_instances(instances_path)), credentials=TEST_CREDENTIALS
+    )
     emulator = emulator_factory.start(config=config)
     keep_datasets(tmp_path / "datasets", datasets)
     (tmp_path / "segments").mkdir()
@@ -117,7 +126,7 @@ def make_pipeline(
         shutil.copy(REPO_DATA / "segments" / f"{name}.yaml", tmp_path / "segments")
     home = tmp_path / "dagster_home"
     home.mkdir()
-    instance = dg.DagsterInstance.local_temp(str(home), overrides={"telemetry": {"enabled": False}})
+    instance = dg.DagsterInstance.local_temp(str(home), overrides=INSTANCE_SETTINGS)
     p = Pipeline(
         root=tmp_path,
         datasets=tmp_path / "datasets",
@@ -183,16 +192,21 @@ def pipeline_factory(tmp_path, monkeypatch, emulator_factory, s3_client, s3_buck
         )  # fmt: skip
         if runs_in_own_processes:
             p.instance.dispose()
-            (p.home / "dagster.yaml").write_text(
-                "run_coordinator:\n  module: dagster.core.run_coordinator\n"
-                "  class: DefaultRunCoordinator\ntelemetry:\n  enabled: false\n"
-            )
+            (p.home / "dagster.yaml").write_text(instance_yaml(IMMEDIATE_RUNS))
         made.append(p)
         return p
 
     yield make
     for p in made:
         p.instance.dispose()
+
+
+TEST_CREDENTIALS = Credentials(
+    client_id=TEST_CLIENT_ID, client_secret=TEST_CLIENT_SECRET, refresh_token=TEST_REFRESH_TOKEN
+)
+IMMEDIATE_RUNS = {
+    "run_coordinator": {"module": "dagster.core.run_coordinator", "class": "DefaultRunCoordinator"}
+}
 
 
 def recent_day(days_ago: int = 1) -> dt.date:
@@ -211,3 +225,16 @@ def materializations(result: dg.ExecuteInProcessResult, key: str) -> list[dict[s
         for e in result.get_asset_materialization_events()
         if e.materialization.asset_key == asset_key
     ]
+
+
+def break_a_part(p: Pipeline, partition: str) -> None:
+    """Someone overwrites a staged part in S3 with a row AMC must refuse (a raw value in a PII
+    column), so the upload AMC runs next ends FAILED with a message naming the column."""
+    [key] = [k for k in p.s3_keys() if "/part-" in k and f"={partition}/" in k]
+    body = gzip.decompress(p.s3_client.get_object(Bucket=p.bucket, Key=key)["Body"].read())
+    header, first, *rest = body.decode().splitlines()
+    column = [name.strip('"') for name in header.split(",")].index("email")
+    cells = first.split(",")
+    cells[column] = '"not-a-hash"'
+    broken = "\n".join([header, ",".join(cells), *rest]) + "\n"
+    p.s3_client.put_object(Bucket=p.bucket, Key=key, Body=gzip.compress(broken.encode()))

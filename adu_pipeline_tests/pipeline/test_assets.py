@@ -86,7 +86,9 @@ def test_hashed_customers_accounts_for_every_row_and_passes_its_checks(pipeline)
         "schema_matches_definition": True,
         "pii_egress_guard": True,
         "match_readiness": True,
+        "pii_columns_have_valid_values": True,
     }
+    assert meta["values_nulled"] == sum(v for k, v in meta.items() if k.startswith("invalid/"))
     output, rejects = output_paths(pipeline, "crm_customers", day.isoformat())
     table = pq.read_table(output)
     assert table.num_rows == meta["rows_written"]
@@ -148,7 +150,10 @@ def test_s3_parts_manifest_tags_encryption_and_skip_of_unchanged_content(pipelin
     client, bucket = pipeline.s3_client, pipeline.bucket
     manifest = client.get_object(Bucket=bucket, Key=meta["manifest_key"])["Body"].read().decode()
     listed = manifest.splitlines()
-    assert listed == [f"s3://{bucket}/{prefix}part-{i:05d}.csv.gz" for i in range(len(listed))]
+    parts = (
+        f"{prefix}{meta['content_hash'][:16]}/"  # content-addressed: a re-delivery never overwrites
+    )
+    assert listed == [f"s3://{bucket}/{parts}part-{i:05d}.csv.gz" for i in range(len(listed))]
     total_rows = 0
     for uri in listed:
         key = uri.split(f"s3://{bucket}/", 1)[1]

@@ -112,12 +112,20 @@ def test_sensors_schedules_jobs_checks_and_pools(repo):
     assert ("crm_customers/eu/amc_upload", "amc_upload_succeeded") in checks
     assert ("audiences/amc_audience", "amc_audience_succeeded") in checks
     hashed = repo.assets_defs_by_key[dg.AssetKey(["crm_customers", "hashed"])]
-    assert all(spec.blocking for spec in hashed.check_specs)
+    blocking = {spec.name for spec in hashed.check_specs if spec.blocking}
+    assert blocking == {"schema_matches_definition", "pii_egress_guard", "match_readiness"}
+    assert all(spec.partitions_def == hashed.partitions_def for spec in hashed.check_specs)
     schema = hashed.specs_by_key[hashed.key].metadata["dagster/column_schema"]
     assert "email" in {c.name for c in schema.columns}
+    pools = {}
     for key in repo.asset_graph.get_all_asset_keys():
         if key.path[-1] in ("amc_dataset", "amc_upload", "amc_audience"):
-            assert repo.assets_defs_by_key[key].op.pool == "amc_api", key
+            pools[key.to_user_string()] = repo.assets_defs_by_key[key].op.pool
+    # one pool per (dataset, instance) for its dataset and uploads, one for every audience
+    assert pools["crm_customers/us/amc_dataset"] == pools["crm_customers/us/amc_upload"]
+    assert pools["crm_customers/us/amc_upload"] != pools["crm_customers/eu/amc_upload"]
+    assert pools["audiences/amc_audience"] == "amc.audiences"
+    assert len(set(pools.values())) == len(pools) // 2 + 1
 
 
 def test_export_job_of_a_dataset_reaches_every_instance_it_names(repo):

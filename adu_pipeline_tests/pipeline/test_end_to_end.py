@@ -4,7 +4,6 @@ Dagster instance, sensors driven tick by tick. These run in CI and are never ski
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import os
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from adu_pipeline.local.sample_data import write_sample_export
 from adu_pipeline_tests.pipeline.conftest import (
     REPO,
     REPO_DATA,
+    break_a_part,
     materializations,
     recent_day,
 )
@@ -100,19 +100,7 @@ def test_failed_upload_surfaces_amcs_message_as_a_failed_check(pipeline):
     pipeline.write_export(day, 300)
     driver = pipeline.driver()
     materialize(pipeline, [HASHED, "crm_customers/s3_object"], partition)
-    # Someone overwrites the part in S3 with rows AMC must refuse (a raw value in a PII column).
-    [key] = [k for k in pipeline.s3_keys() if "/part-" in k]
-    body = gzip.decompress(
-        pipeline.s3_client.get_object(Bucket=pipeline.bucket, Key=key)["Body"].read()
-    )
-    header, first, *rest = body.decode().splitlines()
-    column = [name.strip('"') for name in header.split(",")].index("email")
-    cells = first.split(",")
-    cells[column] = '"not-a-hash"'
-    broken = "\n".join([header, ",".join(cells), *rest]) + "\n"
-    pipeline.s3_client.put_object(
-        Bucket=pipeline.bucket, Key=key, Body=gzip.compress(broken.encode())
-    )
+    break_a_part(pipeline, partition)
     result = materialize(pipeline, ["crm_customers/us/amc_dataset", UPLOAD], partition)
     [upload] = materializations(result, UPLOAD)
 
