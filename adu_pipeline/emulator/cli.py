@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from adu_pipeline.errors import InputError
@@ -41,8 +42,87 @@ def add_parser(subparsers) -> None:
         default=1.0,
         help="seconds between job state changes (default 1.0)",
     )
+    parser.add_argument(
+        "--accept-any-refresh-token",
+        action="store_true",
+        help="accept any non-empty refresh token (default: only --refresh-token or issued ones)",
+    )
+    parser.add_argument(
+        "--workflow",
+        action="append",
+        default=[],
+        metavar="ID=SQL",
+        help="a saved workflow every instance knows (audiences may name it by workflowId)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    hostile = parser.add_argument_group("hostile behaviour (all off by default)")
+    hostile.add_argument(
+        "--rate-limits", action="store_true", help="per-route token buckets: 429 + Retry-After"
+    )
+    for flag, text in (
+        ("--fault-share", "share of API requests answered 429/500/502/503/504 (not processed)"),
+        ("--fault-after-commit-share", "share of writes answered 500/504 after they committed"),
+        ("--upload-failure-share", "share of uploads that end FAILED"),
+        ("--audience-failure-share", "share of audiences that end FAILED"),
+    ):
+        hostile.add_argument(flag, type=float, default=0.0, metavar="0..1", help=text)
+    hostile.add_argument(
+        "--latency-seconds", type=float, default=0.0, help="seconds added to every API request"
+    )
+    hostile.add_argument(
+        "--latency-jitter-seconds", type=float, default=0.0, help="up to this much more, at random"
+    )
+    hostile.add_argument(
+        "--require-instance-tag",
+        action="store_true",
+        help="uploads need the instanceId tag on the bucket or object",
+    )
+    hostile.add_argument(
+        "--require-bucket-policy",
+        action="store_true",
+        help="uploads need a bucket policy letting dataUploadAwsAccountId read",
+    )
+    hostile.add_argument("--seed", type=int, default=None, help="seed for the hostile dice")
     parser.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace):
+    """EmulatorConfig for the flags; a bad value is one InputError line."""
+    from adu_pipeline.emulator.config import Credentials, EmulatorConfig, Hostile
+
+    workflows = []
+    for item in args.workflow:
+        workflow_id, sep, sql = item.partition("=")
+        if not sep or not workflow_id.strip() or not sql.strip():
+            raise InputError("--workflow must be ID=SQL")
+        workflows.append((workflow_id.strip(), sql))
+    try:
+        hostile = Hostile(
+            rate_limits=args.rate_limits,
+            fault_share=args.fault_share,
+            fault_after_commit_share=args.fault_after_commit_share,
+            latency_seconds=args.latency_seconds,
+            latency_jitter_seconds=args.latency_jitter_seconds,
+            upload_failure_share=args.upload_failure_share,
+            audience_failure_share=args.audience_failure_share,
+            require_instance_tag=args.require_instance_tag,
+            require_bucket_policy=args.require_bucket_policy,
+            seed=args.seed,
+        )
+    except ValueError as exc:
+        raise InputError(f"--{str(exc).replace('_', '-')}") from None
+    default = EmulatorConfig()
+    accounts = tuple(
+        replace(a, instances=tuple(replace(i, workflows=tuple(workflows)) for i in a.instances))
+        for a in default.accounts
+    )
+    credentials = Credentials(
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        refresh_token=args.refresh_token,
+        accept_any_refresh_token=args.accept_any_refresh_token,
+    )
+    return EmulatorConfig(credentials=credentials, accounts=accounts, hostile=hostile)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,10 +141,8 @@ def run(args: argparse.Namespace) -> int:
         args.port,
         args.state_dir,
         args.s3_endpoint_url,
+        config=config_from_args(args),
         step_seconds=args.step_seconds,
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        refresh_token=args.refresh_token,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,12 +17,18 @@ from adu_pipeline.emulator.hooks import Hooks
 
 @dataclass(frozen=True)
 class Credentials:
-    """Login with Amazon credentials the token endpoint accepts; None = any non-empty value."""
+    """Login with Amazon credentials the token endpoint accepts.
+
+    client id / secret None = any non-empty value. Refresh token None = only tokens this emulator
+    issued through the authorization-code flow (as LwA), or any non-empty one when
+    `accept_any_refresh_token` is set (a local stack that never ran the consent flow).
+    """
 
     client_id: str | None = None
     client_secret: str | None = None
     refresh_token: str | None = None
     access_token_ttl_seconds: int = 3600
+    accept_any_refresh_token: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,11 @@ class Instance:
     customer_canonical_name: str = "Emulator Advertiser Inc."
     creation_datetime: str = "2024-01-02T03:04:05Z"
     advertisers: tuple[Advertiser, ...] = (Advertiser(),)
+    # Saved AMC workflows (workflowId -> SQL) an audience may name instead of a query.
+    workflows: tuple[tuple[str, str], ...] = ()
+
+    def workflow_sql(self, workflow_id: str) -> str | None:
+        return dict(self.workflows).get(workflow_id)
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,72 @@ class Timing:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: `rate` requests per second refill, at most `burst` at once."""
+
+    rate: float
+    burst: int
+
+
+# API.md 6.2 / 7: rule-based audiences are documented (create 5/5, list and get 5/10); ADU and
+# discovery limits are not published, so they get the audience list/get figures.
+DEFAULT_RATE_LIMITS: tuple[tuple[str, RateLimit], ...] = (
+    ("audience.create", RateLimit(5, 5)),
+    ("audience.update", RateLimit(5, 5)),
+    ("audience.delete", RateLimit(5, 5)),
+    ("audience.list", RateLimit(5, 10)),
+    ("audience.get", RateLimit(5, 10)),
+    ("default", RateLimit(5, 10)),
+)
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """Behaviour real AMC shows only sometimes; everything is off by default.
+
+    Shares are 0..1. `seed` makes the dice repeatable (None = a fresh seed per start).
+    """
+
+    # per-route token buckets answering 429 + Retry-After (route keys: see DEFAULT_RATE_LIMITS)
+    rate_limits: bool = False
+    limits: tuple[tuple[str, RateLimit], ...] = DEFAULT_RATE_LIMITS
+    # share of API requests answered at once with 429, 500, 502, 503 or 504 (nothing done)
+    fault_share: float = 0.0
+    # share of writes (POST/PUT/DELETE) answered 500 or 504 AFTER the write committed
+    fault_after_commit_share: float = 0.0
+    # seconds added to every API request (plus up to `latency_jitter_seconds` more)
+    latency_seconds: float = 0.0
+    latency_jitter_seconds: float = 0.0
+    # share of uploads / audiences that end FAILED whatever their data
+    upload_failure_share: float = 0.0
+    audience_failure_share: float = 0.0
+    # uploads need the instanceId tag (bucket or object) / a bucket policy for the instance's
+    # dataUploadAwsAccountId, as AMC does for buckets outside the connected AWS account
+    require_instance_tag: bool = False
+    require_bucket_policy: bool = False
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in (
+            "fault_share",
+            "fault_after_commit_share",
+            "upload_failure_share",
+            "audience_failure_share",
+        ):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
+        if self.latency_seconds < 0 or self.latency_jitter_seconds < 0:
+            raise ValueError("latency must be zero or more seconds")
+        for key, limit in self.limits:
+            if limit.rate <= 0 or limit.burst < 1:
+                raise ValueError(f"rate limit {key}: rate must be > 0 and burst >= 1")
+
+    def limit_for(self, route_key: str) -> RateLimit:
+        limits = dict(self.limits)
+        return limits.get(route_key) or limits.get("default") or RateLimit(5, 10)
+
+
+@dataclass(frozen=True)
 class EmulatorConfig:
     """All knobs of one emulator run."""
 
@@ -102,6 +179,9 @@ class EmulatorConfig:
     # Reject audiences whose advertiserId is not linked to the instance.
     known_advertisers_only: bool = False
     audience_min_users: int = 2000
+    # AMC caps datasets per instance at 5,000 (API.md 7)
+    max_datasets_per_instance: int = 5000
+    hostile: Hostile = field(default_factory=Hostile)
     s3_access_key_id: str = "testing"
     s3_secret_access_key: str = "testing"
     s3_region: str = "us-east-1"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from adu_pipeline.emulator.config import Credentials, EmulatorConfig
 from adu_pipeline.emulator.exceptions import ApiError
 from adu_pipeline.emulator.models.backend import Emulator
+from adu_pipeline.emulator.models.hostile import retry_after_header
 from adu_pipeline.emulator.models.jobs import Worker
 from adu_pipeline.emulator.responses.errors import family_for, render_error
 from adu_pipeline.emulator.responses.http import Request, Response
@@ -52,12 +54,40 @@ def dispatch(app: Emulator, req: Request) -> Response:
         except (NotFound, MethodNotAllowed) as exc:
             raise ApiError(exc.code or 404, f"No operation {req.method} {req.path}.") from None
         family = endpoint.family
-        return endpoint.handler(app, req, **params)
+        if endpoint.api:
+            app.hostility.count("requests")
+            _before_api_call(app, req, endpoint.key)
+        reply = endpoint.handler(app, req, **params)
+        fault = app.hostility.fault_after(req.method, reply.status) if endpoint.api else None
+        if fault is not None:
+            raise ApiError(fault, INJECTED_AFTER_COMMIT)
+        return reply
     except ApiError as err:
         return render_error(family, err, req.request_id)
     except Exception:
         log.exception("emulator error on %s %s", req.method, req.path)
         return render_error(family, ApiError(500, "Internal emulator error."), req.request_id)
+
+
+INJECTED = "Injected fault: the request was not processed."
+INJECTED_AFTER_COMMIT = "Injected fault after the request was processed."
+
+
+def _before_api_call(app: Emulator, req: Request, route_key: str) -> None:
+    """Hostile mode: added latency, the caller's token bucket (429 + Retry-After), a fault."""
+    hostility = app.hostility
+    delay = hostility.latency()
+    if delay > 0:
+        time.sleep(delay)
+    caller = req.header("Amazon-Advertising-API-ClientId") or req.remote_addr or "anonymous"
+    wait = hostility.throttle(route_key, caller)
+    if wait is not None:
+        raise ApiError(429, "Rate exceeded.", headers={"Retry-After": retry_after_header(wait)})
+    fault = hostility.fault_before()
+    if fault == 429:
+        raise ApiError(429, INJECTED, headers={"Retry-After": "1"})
+    if fault is not None:
+        raise ApiError(fault, INJECTED)
 
 
 def wsgi_app(app: Emulator) -> Callable:
@@ -120,6 +150,7 @@ class EmulatorServer:
                     client_secret=client_secret or creds.client_secret,
                     refresh_token=refresh_token or creds.refresh_token,
                     access_token_ttl_seconds=creds.access_token_ttl_seconds,
+                    accept_any_refresh_token=creds.accept_any_refresh_token,
                 ),
             )
         self.host = host

@@ -15,6 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from adu_pipeline_tests.emulator.contract import validate_response
+from adu_pipeline_tests.fixtures.stack import (
+    TEST_CLIENT_ID,
+    TEST_CLIENT_SECRET,
+    TEST_REFRESH_TOKEN,
+)
 
 ADU_MEDIA = "application/vnd.amcadvertiserdataset.v1+json"
 UPLOAD_MEDIA = "application/vnd.amcadvertiserdataupload.v1+json"
@@ -139,6 +144,18 @@ def wait_for(fetch: Callable[[], dict], done: Callable[[dict], bool], timeout: f
         if done(value) or time.monotonic() > deadline:
             return value
         time.sleep(0.02)
+
+
+def start_with(factory, config, **kwargs):
+    """An emulator with `config` and the fixtures' test credentials (the refresh token must be
+    configured: the emulator refuses refresh tokens it did not issue)."""
+    return factory.start(
+        config=config,
+        client_id=TEST_CLIENT_ID,
+        client_secret=TEST_CLIENT_SECRET,
+        refresh_token=TEST_REFRESH_TOKEN,
+        **kwargs,
+    )
 
 
 @pytest.fixture

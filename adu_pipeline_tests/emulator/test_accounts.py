@@ -11,6 +11,7 @@ from adu_pipeline_tests.emulator.conftest import (
     crm_dataset,
     csv_bytes,
     customer_rows,
+    start_with,
     upload_body,
 )
 
@@ -66,8 +67,7 @@ def test_from_instances_rejects_bad_descriptions(instances, message):
 
 @pytest.fixture
 def two_accounts(emulator_factory):
-    server = emulator_factory.start(config=EmulatorConfig.from_instances([US, EU]))
-    server.client_id, server.client_secret, server.refresh_token = "c", "s", "r"
+    server = start_with(emulator_factory, EmulatorConfig.from_instances([US, EU]))
     us, eu = Api(server), Api(server, instance_id="amcemulator02")
     yield us, eu
     us.http.close()

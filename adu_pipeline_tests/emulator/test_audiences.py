@@ -12,6 +12,7 @@ from adu_pipeline_tests.emulator.conftest import (
     customer_rows,
     purchases_dataset,
     sha,
+    start_with,
     upload_body,
 )
 
@@ -186,7 +187,7 @@ def test_invalid_create_bodies(api, change, status):
 
 
 def test_time_window_applies_to_the_main_event_time(emulator_factory, s3_client, s3_bucket):
-    server = emulator_factory.start(config=EmulatorConfig(audience_min_users=1))
+    server = start_with(emulator_factory, EmulatorConfig(audience_min_users=1))
     api = Api(server)
     api.create_dataset(purchases_dataset())
     rows = [

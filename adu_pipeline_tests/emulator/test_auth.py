@@ -9,7 +9,7 @@ import httpx
 
 from adu_pipeline.emulator.config import Credentials, EmulatorConfig
 from adu_pipeline.emulator.hooks import FailNextRequests, Hooks
-from adu_pipeline_tests.emulator.conftest import Api
+from adu_pipeline_tests.emulator.conftest import Api, start_with
 
 
 def token_request(emulator, **fields) -> httpx.Response:
@@ -51,28 +51,31 @@ def test_refresh_grant_rejects_wrong_credentials(emulator):
     assert as_json.json()["error"] == "invalid_request"
 
 
-def test_default_config_accepts_any_non_empty_credentials(emulator_factory):
+def _refresh(server, refresh_token: str) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/auth/o2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": "any-client",
+            "client_secret": "any-secret",
+        },
+    )
+
+
+def test_default_config_refuses_refresh_tokens_it_did_not_issue(emulator_factory):
     server = emulator_factory.start(config=EmulatorConfig())
-    ok = httpx.post(
-        f"{server.url}/auth/o2/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": "anything",
-            "client_id": "any-client",
-            "client_secret": "any-secret",
-        },
-    )
-    assert ok.status_code == 200
-    empty = httpx.post(
-        f"{server.url}/auth/o2/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": "",
-            "client_id": "any-client",
-            "client_secret": "any-secret",
-        },
-    )
-    assert empty.status_code == 400
+    unknown = _refresh(server, "anything")
+    assert unknown.status_code == 400
+    assert unknown.json()["error"] == "invalid_grant"
+    assert _refresh(server, "").status_code == 400
+
+
+def test_accept_any_refresh_token_is_an_explicit_choice(emulator_factory):
+    config = EmulatorConfig(credentials=Credentials(accept_any_refresh_token=True))
+    server = emulator_factory.start(config=config)
+    assert _refresh(server, "anything").status_code == 200
+    assert _refresh(server, "").status_code == 400
 
 
 def test_authorization_code_flow_via_authorize_redirect(emulator):
@@ -176,7 +179,7 @@ def test_adu_calls_require_an_issued_bearer_and_the_account_headers(emulator):
 
 
 def test_expired_token_is_refused(emulator_factory):
-    config = EmulatorConfig(credentials=Credentials(access_token_ttl_seconds=0))
+    config = EmulatorConfig(credentials=Credentials(refresh_token="r", access_token_ttl_seconds=0))
     server = emulator_factory.start(config=config)
     server.client_id, server.refresh_token, server.client_secret = "c", "r", "s"
     api = Api(server)
@@ -276,7 +279,7 @@ class _BrokenHooks(Hooks):
 
 
 def test_an_unexpected_error_is_a_json_500_without_traceback(emulator_factory):
-    server = emulator_factory.start(config=EmulatorConfig(hooks=_BrokenHooks()))
+    server = start_with(emulator_factory, EmulatorConfig(hooks=_BrokenHooks()))
     http = httpx.Client(base_url=server.url, timeout=10)
     for path, keys in (
         (

@@ -211,10 +211,8 @@ def test_missing_object_and_wrong_compression_fail(api, s3_client, s3_bucket):
 
 
 REJECTED_BODIES = {
-    "bzip": ({"compressionFormat": "BZIP"}, "BZIP"),
-    "snappy": ({"compressionFormat": "SNAPPY"}, "SNAPPY"),
-    "zip": ({"compressionFormat": "ZIP"}, "ZIP"),
-    "json document": ({"fileFormat": {"jsonDataFormat": "DOCUMENT"}}, "DOCUMENT"),
+    "unknown compression": ({"compressionFormat": "LZ4"}, "compressionFormat"),
+    "unknown json format": ({"fileFormat": {"jsonDataFormat": "NDJSON"}}, "fileFormat"),
     "two formats": (
         {"fileFormat": {"csvDataFormat": {}, "jsonDataFormat": "LINES"}},
         "exactly one",
@@ -228,9 +226,18 @@ REJECTED_BODIES = {
     "bad strategy": ({"updateStrategy": "MERGE"}, "updateStrategy"),
     "missing compression": ({"compressionFormat": None}, "compressionFormat"),
     "bad country": ({"countryCode": "usa"}, "countryCode"),
-    "multi-char delimiter": (
-        {"fileFormat": {"csvDataFormat": {"fieldDelimiter": "||"}}},
+    "multi-char quote": (
+        {"fileFormat": {"csvDataFormat": {"quoteCharacter": "''"}}},
         "single character",
+    ),
+    "empty delimiter": (
+        {"fileFormat": {"csvDataFormat": {"fieldDelimiter": ""}}},
+        "must not be empty",
+    ),
+    "numeric delimiter": ({"fileFormat": {"csvDataFormat": {"fieldDelimiter": 9}}}, "string"),
+    "same field and record delimiter": (
+        {"fileFormat": {"csvDataFormat": {"fieldDelimiter": "\n"}}},
+        "must differ",
     ),
 }
 

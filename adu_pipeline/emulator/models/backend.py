@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from adu_pipeline.emulator.config import EmulatorConfig
 from adu_pipeline.emulator.exceptions import ApiError
+from adu_pipeline.emulator.models.hostile import Hostility
 from adu_pipeline.emulator.models.state import Store
 
 
@@ -43,9 +45,15 @@ class Emulator:
         self.public_url = ""  # set by the server once it listens; instances report it
         self.store = Store(state_dir)
         self.wakeup = threading.Event()  # set when a job is queued, so the worker reacts at once
+        # token buckets refill on real time, whatever clock the jobs run on
+        self.hostility = Hostility(config.hostile, time.monotonic)
 
     def now(self) -> float:
         return self.config.timing.clock()
+
+    def stats(self) -> dict:
+        """Counters since start (GET /_emulator/stats): requests, 429s, injected faults."""
+        return self.hostility.stats()
 
     # --- authentication ---------------------------------------------------------------------
 

@@ -24,6 +24,13 @@ from adu_pipeline.emulator.models.ingest import UploadFailed, ingest, s3_client
 
 log = logging.getLogger("adu_pipeline.emulator.jobs")
 MAX_IDLE_SECONDS = 1.0
+STAGE_BATCH_ROWS = 2000
+INJECTED_UPLOAD_FAILURE = "Injected failure: the upload could not be processed."
+INJECTED_AUDIENCE_FAILURE = "Injected failure: the audience could not be generated."
+
+
+class _Stopping(Exception):
+    """The worker is stopping mid-upload: the upload stays IN_PROGRESS and restarts later."""
 
 
 def where_failed(exc: BaseException) -> str:
@@ -106,63 +113,90 @@ class Worker(threading.Thread):
             return
         try:
             written = self._ingest(row)
+        except _Stopping:
+            return
         except UploadFailed as exc:
+            self._clear_staged(row["upload_id"])
             self._finish_upload(row["upload_id"], "FAILED", str(exc), {})
         except Exception as exc:
             log.error("upload %s processing error: %s", row["upload_id"], where_failed(exc))
+            self._clear_staged(row["upload_id"])
             self._finish_upload(row["upload_id"], "FAILED", "Internal error while processing.", {})
         else:
             log.info("upload %s SUCCESS: %d rows", row["upload_id"], written)
 
     def _ingest(self, row: sqlite3.Row) -> int:
-        app = self.app
-        forced = app.config.hooks.upload_outcome(row["upload_id"], row["data_set_id"])
+        """Stream the upload's rows into staged_rows in batches, then commit them at once."""
+        app, upload_id = self.app, row["upload_id"]
+        forced = app.config.hooks.upload_outcome(upload_id, row["data_set_id"])
         if forced:
             raise UploadFailed(forced)
+        if app.hostility.upload_fails(upload_id):
+            raise UploadFailed(INJECTED_UPLOAD_FAILURE)
         dataset = app.store.get_dataset(row["instance_id"], row["data_set_id"])
         if dataset is None:
             raise UploadFailed(f"Data set {row['data_set_id']} no longer exists.")
         if self._s3 is None:
             self._s3 = s3_client(app.config, app.s3_endpoint_url)
         request = json.loads(row["request"])
-        result = ingest(app.config, self._s3, dataset, request)
-        return self._store_rows(row, request["updateStrategy"], result.rows)
+        self._clear_staged(upload_id)  # a restarted job begins again
+        batch: list[tuple[str, str, str]] = []
+        for partition, stored in ingest(app.config, self._s3, dataset, request, row["instance_id"]):
+            batch.append((upload_id, partition, json.dumps(stored)))
+            if len(batch) >= STAGE_BATCH_ROWS:
+                self._stage(batch)
+                batch = []
+                if self._stopping.is_set():
+                    raise _Stopping
+        self._stage(batch)
+        return self._commit_upload(row, request["updateStrategy"])
 
-    def _store_rows(self, row: sqlite3.Row, strategy: str, rows: list[tuple[str, dict]]) -> int:
-        """Apply the update strategy to the stored rows and finish the upload, atomically."""
+    def _stage(self, batch: list[tuple[str, str, str]]) -> None:
+        if batch:
+            with self.app.store.tx() as c:
+                c.executemany(
+                    "INSERT INTO staged_rows (upload_id, partition, data) VALUES (?,?,?)", batch
+                )
+
+    def _clear_staged(self, upload_id: str) -> None:
+        with self.app.store.tx() as c:
+            c.execute("DELETE FROM staged_rows WHERE upload_id=?", (upload_id,))
+
+    def _commit_upload(self, row: sqlite3.Row, strategy: str) -> int:
+        """Apply the update strategy and move the staged rows in, with the status, atomically."""
         instance_id, data_set_id, upload_id = (
             row["instance_id"],
             row["data_set_id"],
             row["upload_id"],
         )
         where = "instance_id=? AND data_set_id=?"
+        staged_partitions = "SELECT DISTINCT partition FROM staged_rows WHERE upload_id=?"
         with self.app.store.tx() as c:
             if strategy == "FULL_REPLACE":
                 c.execute(f"DELETE FROM rows WHERE {where}", (instance_id, data_set_id))
-            elif strategy in ("OVERLAP_REPLACE", "OVERLAP_KEEP"):
-                existing = {
-                    r[0]
-                    for r in c.execute(
-                        f"SELECT DISTINCT partition FROM rows WHERE {where}",
-                        (instance_id, data_set_id),
-                    )
-                }
-                touched = {p for p, _ in rows}
-                if strategy == "OVERLAP_REPLACE":
-                    for partition in touched & existing:
-                        c.execute(
-                            f"DELETE FROM rows WHERE {where} AND partition=?",
-                            (instance_id, data_set_id, partition),
-                        )
-                else:
-                    rows = [(p, r) for p, r in rows if p not in existing]
-            c.executemany(
+            elif strategy == "OVERLAP_REPLACE":
+                c.execute(
+                    f"DELETE FROM rows WHERE {where} AND partition IN ({staged_partitions})",
+                    (instance_id, data_set_id, upload_id),
+                )
+            elif strategy == "OVERLAP_KEEP":
+                c.execute(
+                    "DELETE FROM staged_rows WHERE upload_id=? AND partition IN"
+                    f" (SELECT DISTINCT partition FROM rows WHERE {where})",
+                    (upload_id, instance_id, data_set_id),
+                )
+            count = c.execute(
+                "SELECT count(*) FROM staged_rows WHERE upload_id=?", (upload_id,)
+            ).fetchone()[0]
+            c.execute(
                 "INSERT INTO rows (instance_id, data_set_id, partition, upload_id, data)"
-                " VALUES (?,?,?,?,?)",
-                [(instance_id, data_set_id, p, upload_id, json.dumps(r)) for p, r in rows],
+                " SELECT ?, ?, partition, upload_id, data FROM staged_rows WHERE upload_id=?"
+                " ORDER BY id",
+                (instance_id, data_set_id, upload_id),
             )
-            self._finish_upload(upload_id, "SUCCESS", None, {"OutputRowCount": len(rows)})
-        return len(rows)
+            c.execute("DELETE FROM staged_rows WHERE upload_id=?", (upload_id,))
+            self._finish_upload(upload_id, "SUCCESS", None, {"OutputRowCount": count})
+        return count
 
     def _finish_upload(self, upload_id: str, status: str, message: str | None, metrics: dict):
         with self.app.store.tx() as c:
@@ -188,6 +222,8 @@ class Worker(threading.Thread):
         spec = json.loads(row["body"])
         try:
             forced = app.config.hooks.audience_outcome(audience_id)
+            if not forced and app.hostility.audience_fails(audience_id):
+                forced = INJECTED_AUDIENCE_FAILURE
             if forced:
                 raise AudienceFailed(forced)
             window = (_moment(spec["timeWindowStart"]), _moment(spec["timeWindowEnd"]))

@@ -13,10 +13,11 @@ COUNTRY = re.compile(r"^[A-Z]{2}$")
 MAX_COLUMNS = 100
 USER_ID_COLUMN = "user_id"
 USER_ID_TYPE_COLUMN = "user_id_type"
-SUPPORTED_COMPRESSION = ("GZIP", "NONE")
+COMPRESSIONS = ("GZIP", "BZIP", "SNAPPY", "ZIP", "NONE")
+MAX_DATASETS = 5000
 SOURCE_KEYS = ("sourceFileS3Key", "sourceS3Prefix", "sourceManifestS3Key")
 FORMAT_KEYS = ("csvDataFormat", "jsonDataFormat", "parquetDataFormat")
-CSV_RECORD_DELIMITERS = ("\n", "\r\n", "\r")
+SINGLE_CHARACTER_CSV_OPTIONS = ("quoteCharacter", "quoteEscapeCharacter", "commentCharacter")
 
 COLUMN_DEFAULTS = {
     "description": "",
@@ -164,17 +165,9 @@ def upload_errors(body: dict, dataset: dict) -> list[str]:
         errors.append(
             "fileFormat must hold exactly one of csvDataFormat, jsonDataFormat, parquetDataFormat"
         )
-    if fmt.get("jsonDataFormat") == "DOCUMENT":
-        errors.append("jsonDataFormat DOCUMENT is not supported by the AMC emulator; use LINES")
     csv_format = fmt.get("csvDataFormat")
     if isinstance(csv_format, dict):
         errors += _csv_errors(csv_format)
-    compression = body.get("compressionFormat")
-    if isinstance(compression, str) and compression not in SUPPORTED_COMPRESSION:
-        errors.append(
-            f"compressionFormat {compression} is not supported by the AMC emulator; "
-            "use GZIP or NONE"
-        )
     strategy = body.get("updateStrategy")
     if (
         isinstance(strategy, str)
@@ -189,14 +182,17 @@ def upload_errors(body: dict, dataset: dict) -> list[str]:
 
 
 def _csv_errors(options: dict) -> list[str]:
+    """Delimiters may be any non-empty string; quote, escape and comment are one character."""
     errors = []
-    for key in ("fieldDelimiter", "quoteCharacter", "quoteEscapeCharacter", "commentCharacter"):
+    for key in ("fieldDelimiter", "recordDelimiter"):
         value = options.get(key)
-        if value is not None and len(value) != 1:
+        if isinstance(value, str) and value == "":
+            errors.append(f"csvDataFormat.{key} must not be empty")
+    for key in SINGLE_CHARACTER_CSV_OPTIONS:
+        value = options.get(key)
+        if isinstance(value, str) and len(value) != 1:
             errors.append(f"csvDataFormat.{key} must be a single character")
-    record = options.get("recordDelimiter")
-    if record is not None and record not in CSV_RECORD_DELIMITERS:
-        errors.append(
-            "csvDataFormat.recordDelimiter must be \\n, \\r\\n or \\r in the AMC emulator"
-        )
+    field, record = options.get("fieldDelimiter", ","), options.get("recordDelimiter", "\n")
+    if isinstance(field, str) and isinstance(record, str) and field and field == record:
+        errors.append("csvDataFormat.fieldDelimiter and recordDelimiter must differ")
     return errors

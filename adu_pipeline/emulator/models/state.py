@@ -1,9 +1,9 @@
 """Persistent emulator state: one SQLite file under the state dir.
 
 Everything AMC would remember lives here (issued tokens, datasets, uploads, the ingested rows after
-identity matching, audiences), so a restarted emulator picks up exactly where it stopped, including
-jobs that were still running. One connection guarded by a lock: the emulator is small and SQLite
-serialises writers anyway.
+identity matching, audiences; `staged_rows` holds a running upload's rows until it commits), so
+a restarted emulator picks up exactly where it stopped, including jobs that were still running.
+One connection guarded by a lock: the emulator is small and SQLite serialises writers anyway.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ CREATE TABLE IF NOT EXISTS rows (
     id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, data_set_id TEXT NOT NULL,
     partition TEXT NOT NULL, upload_id TEXT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS rows_by_partition ON rows (instance_id, data_set_id, partition);
+CREATE TABLE IF NOT EXISTS staged_rows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, upload_id TEXT NOT NULL, partition TEXT NOT NULL,
+    data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS staged_by_upload ON staged_rows (upload_id, partition);
 CREATE TABLE IF NOT EXISTS audiences (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, audience_execution_id TEXT NOT NULL UNIQUE,
     instance_id TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL, status_reason TEXT,
@@ -110,6 +114,10 @@ class Store:
             "SELECT body FROM datasets WHERE instance_id=? ORDER BY seq", (instance_id,)
         )
         return [json.loads(r["body"]) for r in rows]
+
+    def dataset_count(self, instance_id: str) -> int:
+        row = self.one("SELECT count(*) AS n FROM datasets WHERE instance_id=?", (instance_id,))
+        return row["n"] if row else 0
 
     def insert_dataset(self, instance_id: str, body: dict, now: float) -> None:
         with self.tx() as c:

@@ -33,6 +33,7 @@ FIELDS = (
     "countryCode",
     "parameterValues",
     "inputParameters",
+    "workflowId",
 )
 
 
@@ -156,9 +157,13 @@ def metadata(row: sqlite3.Row) -> dict:
 
 
 def _checked(app: Emulator, body: dict, instance) -> dict:
-    if body.get("workflowId"):
-        raise ApiError(400, "workflowId is not supported by the AMC emulator; pass query.")
-    if not body.get("query", "").strip():
+    workflow_id = body.get("workflowId")
+    if workflow_id is not None:  # the schema's oneOf: exactly one of query and workflowId
+        sql = instance.workflow_sql(workflow_id)
+        if sql is None:
+            raise ApiError(400, "workflowId names no saved workflow of this AMC instance.")
+        body = {**body, "query": sql}
+    if not body["query"].strip():
         raise ApiError(400, "query must be a non-empty SQL statement.")
     if not body["audienceName"].strip():
         raise ApiError(400, "audienceName must not be empty.")

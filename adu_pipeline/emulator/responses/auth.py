@@ -1,7 +1,9 @@
 """Login with Amazon: the authorize page (`GET /ap/oa`) and the token endpoint (`/auth/o2/token`).
 
-Accepts the credentials the emulator was configured with, or any non-empty value when a
-credential is not configured. Errors use the OAuth2 body `{error, error_description}`.
+Accepts the client id and secret the emulator was configured with (any non-empty value when not
+configured). Refresh tokens are checked as LwA does: only the configured one or one this emulator
+issued (authorization-code flow) is valid, unless `Credentials.accept_any_refresh_token`.
+Errors use the OAuth2 body `{error, error_description}`.
 """
 
 from __future__ import annotations
@@ -95,7 +97,10 @@ def _matches(expected: str | None, given: str) -> bool:
 
 
 def _refresh_token_ok(app: Emulator, refresh: str) -> bool:
-    if _matches(app.config.credentials.refresh_token, refresh):
+    creds = app.config.credentials
+    if creds.accept_any_refresh_token and creds.refresh_token is None:
+        return True
+    if creds.refresh_token is not None and secrets.compare_digest(creds.refresh_token, refresh):
         return True
     row = app.store.one("SELECT 1 FROM refresh_tokens WHERE refresh_token=?", (refresh,))
     return row is not None

@@ -23,6 +23,9 @@ def create(app: Emulator, req: Request, instance_id: str) -> Response:
     if errors:
         raise ApiError(400, f"Invalid data set: {errors[0]}", errors)
     dataset = rules.normalized_dataset(body["dataSet"])
+    limit = app.config.max_datasets_per_instance
+    if app.store.dataset_count(instance_id) >= limit:
+        raise ApiError(400, f"An AMC instance holds at most {limit} data sets.")
     try:
         app.store.insert_dataset(instance_id, dataset, app.now())
     except sqlite3.IntegrityError:

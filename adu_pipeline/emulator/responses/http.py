@@ -43,9 +43,14 @@ class Request(WerkzeugRequest):
         if not body.strip():
             raise ApiError(400, "The request body is missing.")
         try:
-            return json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            parsed = json.loads(body)
+            # lone surrogates ("\\ud800") parse but cannot be stored or echoed as UTF-8
+            json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+        except RecursionError:
+            raise ApiError(400, "The request body is nested too deeply.") from None
+        except (ValueError, UnicodeError):  # JSONDecodeError, int digit limits, surrogates
             raise ApiError(400, "The request body is not valid JSON.") from None
+        return parsed
 
     def form_fields(self) -> dict[str, str]:
         """Form-encoded body (Login with Amazon); the last value of a repeated field wins."""

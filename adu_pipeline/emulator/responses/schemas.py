@@ -2,6 +2,8 @@
 
 The documents in `openapi/` are Amazon's, unchanged; `validate_body` checks a body against the
 request schema of one operation (by operationId) and raises a 400 listing every violation.
+Handlers call it FIRST, before any rule reads a value, with format checking on (`date-time` needs
+rfc3339-validator, which jsonschema's FormatChecker uses when it is installed).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from adu_pipeline.emulator.exceptions import ApiError
+
+FORMAT_CHECKER = jsonschema.Draft4Validator.FORMAT_CHECKER
 
 OPENAPI_DIR = Path(__file__).parents[1] / "openapi"
 DOCUMENTS = {
@@ -44,13 +48,20 @@ def _validator(doc: str, operation_id: str) -> jsonschema.protocols.Validator:
                 )
                 ref = schema.get("$ref", None)
                 root = {"$ref": f"{uri}{ref}"} if ref else schema
-                return jsonschema.Draft4Validator(root, registry=registry)
+                return jsonschema.Draft4Validator(
+                    root, registry=registry, format_checker=FORMAT_CHECKER
+                )
     raise KeyError(f"operation {operation_id} not in {doc}")
 
 
 def validate_body(doc: str, operation_id: str, body: Any) -> None:
     """Raise ApiError(400) naming every schema violation of `body`."""
-    errors = sorted(_validator(doc, operation_id).iter_errors(body), key=lambda e: list(e.path))
+    try:
+        errors = sorted(
+            _validator(doc, operation_id).iter_errors(body), key=lambda e: [str(p) for p in e.path]
+        )
+    except RecursionError:
+        raise ApiError(400, "The request body is nested too deeply.") from None
     if not errors:
         return
     messages = [_describe(e) for e in errors]
@@ -59,16 +70,43 @@ def validate_body(doc: str, operation_id: str, body: Any) -> None:
     )
 
 
+_RULES = {
+    "minLength": "must be at least {} characters long",
+    "maxLength": "must be at most {} characters long",
+    "minimum": "must be at least {}",
+    "maximum": "must be at most {}",
+    "minItems": "must hold at least {} items",
+    "maxItems": "must hold at most {} items",
+    "minProperties": "must hold at least {} properties",
+    "maxProperties": "must hold at most {} properties",
+    "pattern": "must match {}",
+    "format": "must be a valid {}",
+    "type": "must be of type {}",
+    "uniqueItems": "must hold unique items",
+}
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
-    where = "/".join(str(p) for p in error.absolute_path) or "body"
-    if error.validator == "oneOf":
+    """One line per violation naming the place and the rule, never the offending value."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        # no shape matched: the deepest failure inside one of them names the real problem
+        return _describe(max(error.context, key=lambda e: len(e.absolute_path)))
+    where = "/".join(str(p) for p in error.absolute_path)[:200] or "body"
+    rule = error.validator
+    if rule in ("oneOf", "anyOf"):
         message = "must match exactly one of the allowed shapes"
-    elif error.validator == "required":
-        message = error.message.split(" is a required")[0] + " is required"
-    elif error.validator == "additionalProperties":
+    elif rule == "required":
+        message = error.message.split(" is a required")[0][:100] + " is required"
+    elif rule == "additionalProperties":
         message = "has properties that are not allowed"
+    elif rule == "enum":
+        message = "must be one of " + ", ".join(str(v) for v in error.validator_value)
+    elif rule in _RULES:
+        value = error.validator_value
+        value = " or ".join(value) if isinstance(value, list) else value
+        message = _RULES[rule].format(value)
     else:
-        message = error.message
+        message = f"violates {rule}"
     if len(message) > 200:
         message = message[:200] + "..."
     return f"{where}: {message}"

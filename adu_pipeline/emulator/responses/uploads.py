@@ -23,10 +23,10 @@ def create(app: Emulator, req: Request, instance_id: str, data_set_id: str) -> R
     access.adu_instance(app, req, instance_id)
     dataset = require(app, instance_id, data_set_id)
     body = req.json_body((UPLOAD_MEDIA,))
-    errors = rules.upload_errors(body, dataset) if isinstance(body, dict) else []
+    validate_body("adu", "CreateUpload", body)  # first: the rules below trust the types
+    errors = rules.upload_errors(body, dataset)
     if errors:
         raise ApiError(400, f"Invalid upload request: {errors[0]}", errors)
-    validate_body("adu", "CreateUpload", body)
     upload_id = str(uuid.uuid4())
     now = app.now()
     with app.store.tx() as c:
