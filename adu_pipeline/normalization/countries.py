@@ -1,4 +1,14 @@
-"""Country codes: which ISO 3166-1 alpha-2 codes exist, and which ones Amazon normalizes."""
+"""Country codes: which ISO 3166-1 alpha-2 codes exist, and which ones Amazon normalizes.
+
+A CRM export may spell the country as a code (`us`, `UK`), an ISO alpha-3 code (`DEU`) or an
+English name (`Germany`, `United States`); all of them mean the same alpha-2 code.
+"""
+
+import json
+import re
+import unicodedata
+from functools import cache
+from importlib import resources
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,13 +37,38 @@ ISO_ALPHA2: frozenset[str] = frozenset(_ISO_ALPHA2_TEXT.split())
 _ALIASES = {"UK": "GB"}
 
 
+_NOT_KEY = re.compile(r"[^A-Z0-9 ]+")
+
+
+def _key(text: str) -> str:
+    """Upper case, accents and punctuation dropped, one space between words, no leading THE."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in folded if not unicodedata.combining(ch)).upper()
+    words = _NOT_KEY.sub("", plain.replace("&", " AND ").replace("-", " ")).split()
+    return " ".join(words[1:] if words[:1] == ["THE"] and len(words) > 1 else words)
+
+
+@cache
+def _spellings() -> dict[str, str]:
+    """Alpha-3 codes and English names (tables/country_names.json, names as phonenumbers'
+    English geocoder spells them plus common variants) -> alpha-2."""
+    path = resources.files(__package__).joinpath("tables", "country_names.json")
+    table = json.loads(path.read_text(encoding="utf-8"))
+    spellings = {_key(name): code for name, code in table["names"].items()}
+    spellings.update(table["alpha3"])
+    return spellings
+
+
 def canonical_country(code: str | None) -> str | None:
-    """Canonical ISO alpha-2 (" uk" -> "GB", "us" -> "US") or None when not a country."""
+    """Canonical ISO alpha-2 or None when not a country: " uk" -> "GB", "us" -> "US",
+    "DEU" -> "DE", "Germany" -> "DE", "United States of America" -> "US"."""
     if code is None:
         return None
     key = code.strip().upper()
     key = _ALIASES.get(key, key)
-    return key if key in ISO_ALPHA2 else None
+    if key in ISO_ALPHA2:
+        return key
+    return _spellings().get(_key(code))
 
 
 def country_reason(code: str | None) -> Reason | None:

@@ -38,7 +38,7 @@ def test_supported_countries():
         (" Jp ", "JP"),
         ("cn", "CN"),
         ("XX", None),
-        ("USA", None),
+        ("USA", "US"),  # alpha-3 (test_countries.py)
         ("", None),
         ("  ", None),
         (None, None),
