@@ -36,6 +36,7 @@ from adu_pipeline.hashing.transform import (
     output_type,
 )
 from adu_pipeline.hashing.writers import TableWriter
+from adu_pipeline.normalization.sha256 import hash_threads
 
 REJECTS_SCHEMA = pa.schema(
     [("row", pa.int64()), ("column", pa.string()), ("reason", pa.string()),
@@ -70,6 +71,7 @@ def hash_file(
     if plan.needs_export_date and export_date is None:
         raise InputError(f"the {plan.label} fills its main event time column: give an export date")
     _check_distinct(input_path, output_path, rejects_path)
+    hash_pool(), hash_threads()  # a malformed setting fails before any work, in one line
     source = open_input(
         input_path, encoding=encoding, delimiter=delimiter, batch_rows=batch_rows,
         columns=plan.needed_columns(),
@@ -219,7 +221,7 @@ def _transformed(
         for batch in source:
             yield batch, compute(batch.select(needed), spec)
         return
-    if os.environ.get("ADU_HASH_POOL", "thread") == "process":
+    if hash_pool() == "process":
         pool: Executor = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
         )
@@ -237,6 +239,18 @@ def _transformed(
             yield done, future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+_POOLS = ("thread", "process")
+
+
+def hash_pool(environ=os.environ) -> str:
+    """ADU_HASH_POOL: thread (default) or process; one line naming the variable otherwise."""
+    raw = environ.get("ADU_HASH_POOL", "").strip()
+    pool = raw.lower() or "thread"
+    if pool not in _POOLS:
+        raise InputError(f"ADU_HASH_POOL must be 'thread' or 'process', got {raw!r}")
+    return pool
 
 
 def _choose_workers(workers: int | None, input_path: Path) -> int:

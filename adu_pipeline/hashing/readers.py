@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import gzip
 import io
 import json
@@ -163,7 +164,7 @@ def _csv_options(
 def _open_csv(path, encoding, delimiter, batch_rows, columns) -> BatchSource:
     handler = _InvalidRows()
     read, parse = _csv_options(encoding, delimiter, 1 << 20, handler)
-    with _csv_errors(path, encoding, handler):
+    with _csv_errors(path, encoding, handler, delimiter):
         header_reader = pacsv.open_csv(str(path), read_options=read, parse_options=parse)
         names = header_reader.schema.names
         header_reader.close()
@@ -179,13 +180,13 @@ def _open_csv(path, encoding, delimiter, batch_rows, columns) -> BatchSource:
     )
 
     def blocks() -> Iterator[pa.RecordBatch]:
-        with _csv_errors(path, encoding, handler):
+        with _csv_errors(path, encoding, handler, delimiter):
             reader = pacsv.open_csv(
                 str(path), read_options=read, parse_options=parse, convert_options=convert
             )
         try:
             while True:
-                with _csv_errors(path, encoding, handler):
+                with _csv_errors(path, encoding, handler, delimiter):
                     try:
                         batch = reader.read_next_batch()
                     except StopIteration:
@@ -232,8 +233,9 @@ def _first_bad_line(path: Path, encoding: str, delimiter: str) -> int | None:
 class _csv_errors:  # noqa: N801 - used as a context manager, reads like one
     """Turn pyarrow/codec errors into one-line InputErrors without row content."""
 
-    def __init__(self, path: Path, encoding: str, handler: _InvalidRows):
+    def __init__(self, path: Path, encoding: str, handler: _InvalidRows, delimiter: str):
         self.path, self.encoding, self.handler = path, encoding, handler
+        self.delimiter = delimiter
 
     def __enter__(self):
         return self
@@ -242,7 +244,41 @@ class _csv_errors:  # noqa: N801 - used as a context manager, reads like one
         if exc is None or isinstance(exc, (InputError, StopIteration)):
             return False
         self.handler.raise_if_any(self.path)
+        if _STRADDLING in str(exc):
+            raise _long_row_error(self.path, self.encoding, self.delimiter) from None
         raise _describe_text_error(self.path, self.encoding, exc, "CSV") from None
+
+
+_STRADDLING = "straddling object straddles two block boundaries"
+
+
+def _long_row_error(path: Path, encoding: str, delimiter: str) -> InputError:
+    """Name the first row pyarrow's block parser cannot hold (error path only: a csv-module
+    re-read); the row cannot be skipped, so the file fails with a line that says what to do."""
+    limit = CSV_BLOCK_BYTES
+    found = _first_row_over(path, encoding, delimiter, limit)
+    where = f"row {found[0]} ({found[1]:,} bytes)" if found else "a row"
+    return InputError(
+        f"{where} of {path} is longer than a CSV row may be ({limit // (1 << 20)} MiB): "
+        "shorten its values or export the file as Parquet or JSONL"
+    )
+
+
+def _first_row_over(path: Path, encoding: str, delimiter: str, limit: int):
+    """(1-based data row, approximate byte size) of the first record over `limit` bytes."""
+    csv.field_size_limit(1 << 30)
+    opener = gzip.open if input_format(path)[1] else open
+    try:
+        with opener(path, "rt", encoding=encoding, errors="replace", newline="") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            next(reader, None)  # header
+            for number, record in enumerate(reader, start=1):
+                size = sum(len(v) for v in record) + len(record)
+                if size > limit:
+                    return number, len(delimiter.join(record).encode(encoding, "replace"))
+    except (OSError, csv.Error, EOFError, zlib.error):
+        return None
+    return None
 
 
 def _describe_text_error(path: Path, encoding: str, exc: BaseException, kind: str) -> InputError:

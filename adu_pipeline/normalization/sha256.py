@@ -11,7 +11,23 @@ import threading
 import duckdb
 import pyarrow as pa
 
+from adu_pipeline.errors import InputError
+
 _local = threading.local()
+
+
+def hash_threads(environ=os.environ) -> int:
+    """DuckDB threads from ADU_HASH_THREADS (0 or unset: automatic); one line if malformed."""
+    raw = environ.get("ADU_HASH_THREADS", "").strip()
+    try:
+        threads = int(raw) if raw else 0
+    except ValueError:
+        threads = -1
+    if threads < 0:
+        raise InputError(
+            f"ADU_HASH_THREADS must be a whole number >= 0 (0 = automatic), got {raw!r}"
+        )
+    return threads or _default_threads()
 
 
 def _connection() -> duckdb.DuckDBPyConnection:
@@ -19,8 +35,7 @@ def _connection() -> duckdb.DuckDBPyConnection:
     con = getattr(_local, "con", None)
     if con is None or _local.pid != os.getpid():
         con = duckdb.connect(":memory:")
-        threads = int(os.environ.get("ADU_HASH_THREADS", "0")) or _default_threads()
-        con.execute(f"SET threads={threads}")
+        con.execute(f"SET threads={hash_threads()}")
         _local.con, _local.pid = con, os.getpid()
     return con
 
