@@ -17,9 +17,13 @@ MAX_WIDTH = 36  # the widest TCF field (a deciseconds timestamp)
 
 
 class Base64Bits:
-    """The 6-bit values of a string array's characters, addressed per row by bit position."""
+    """The 6-bit values of a string array's characters, addressed per row by bit position.
 
-    def __init__(self, strings: pa.Array) -> None:
+    `lengths` (characters per row) limits each row to a prefix, e.g. the first '.' segment.
+    Characters are translated only where a field is read; callers check the alphabet first.
+    """
+
+    def __init__(self, strings: pa.Array, lengths: np.ndarray | None = None) -> None:
         if not pa.types.is_string(strings.type):
             strings = strings.cast(pa.string())
         n = len(strings)
@@ -27,16 +31,13 @@ class Base64Bits:
         first = strings.offset
         offsets = np.frombuffer(offsets_buf, dtype=np.int32)[first : first + n + 1]
         data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0)
-        self.values = SIXBITS[data] if len(data) else np.zeros(1, dtype=np.uint8)
+        self.data = data if len(data) else np.zeros(1, dtype=np.uint8)
         self.starts = offsets[:-1].astype(np.int64)
-        self.nbits = (offsets[1:] - offsets[:-1]).astype(np.int64) * 6
-        # a value outside the alphabet (255) must not pass as data
-        self.alphabet_ok = np.ones(n, dtype=bool)
-        if len(data):
-            bad = (self.values == 255).astype(np.int64)
-            cumulative = np.concatenate(([0], np.cumsum(bad)))
-            self.alphabet_ok = cumulative[offsets[1:]] == cumulative[offsets[:-1]]
-        self._last = len(self.values) - 1
+        chars = (offsets[1:] - offsets[:-1]).astype(np.int64)
+        if lengths is not None:
+            chars = np.minimum(chars, lengths)
+        self.nbits = chars * 6
+        self._last = len(self.data) - 1
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -52,7 +53,8 @@ class Base64Bits:
         acc = np.zeros(len(rows), dtype=np.uint64)
         for k in range(chars):
             index = np.minimum(first + k, self._last)
-            acc = (acc << np.uint64(6)) | (self.values[index].astype(np.uint64) & np.uint64(63))
+            six = SIXBITS[self.data[index]].astype(np.uint64) & np.uint64(63)
+            acc = (acc << np.uint64(6)) | six
         shift = (chars * 6 - skip - width).astype(np.uint64)
         value = (acc >> shift) & np.uint64((1 << width) - 1)
         inside = pos + width <= self.nbits[rows]

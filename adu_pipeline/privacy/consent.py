@@ -118,8 +118,10 @@ def decode_tcf_core(values: pa.Array | pa.ChunkedArray) -> pa.Table:
     n = len(strings)
     shaped = pc.fill_null(pc.match_substring_regex(strings, _TCF_SHAPE), False)
     candidates = np.flatnonzero(shaped.to_numpy(zero_copy_only=False))
-    core = pc.list_element(pc.split_pattern(pc.take(strings, candidates), "."), 0)
-    fields, ok = _decode_core(Base64Bits(core))
+    chosen = pc.take(strings, candidates)
+    dot = pc.find_substring(chosen, ".").to_numpy(zero_copy_only=False).astype(np.int64)
+    core_chars = np.where(dot < 0, np.iinfo(np.int64).max, dot)
+    fields, ok = _decode_core(Base64Bits(chosen, core_chars))
     valid = np.zeros(n, dtype=bool)
     valid[candidates] = ok
     columns: dict[str, pa.Array] = {}
@@ -143,7 +145,7 @@ def _decode_core(bits: Base64Bits) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Walk the core segment of every row at once; (fields, ok)."""
     m = len(bits)
     rows = np.arange(m)
-    ok = bits.alphabet_ok.copy()
+    ok = np.ones(m, dtype=bool)  # the alphabet was checked by _TCF_SHAPE
     fields: dict[str, np.ndarray] = {}
     for name, position, width in TCF_HEADER:
         value, inside = bits.read(rows, np.full(m, position), width)
