@@ -1,15 +1,19 @@
-"""Throughput and peak memory of `adu hash` against a plain hashlib loop, same file, same run.
+"""Throughput and peak memory of `adu hash` against reference passes, same file, same run.
 
     .venv/bin/python benchmarks/hash_throughput.py --rows 1000000
-    .venv/bin/python benchmarks/hash_throughput.py --rows 5000000 --skip-loop   # memory check
+    .venv/bin/python benchmarks/hash_throughput.py --rows 10000000 --skip-loop   # memory check
 
 Writes N synthetic rows (email, phone, first/last name, address, city, state, zip + country;
 every email and phone unique) to a temp CSV, then runs, each in its own process:
   (a) our engine: `adu hash` with full normalization of the eight fields, CSV out;
-  (b) the baseline: a single-threaded loop that reads the CSV with the csv module, hashes the
-      eight stripped, lowercased fields with hashlib and writes the CSV.
-Prints rows/s of both, their ratio and the peak memory of each (sum of the RSS of the process
-and its children, sampled every 20 ms, and the largest single-process ru_maxrss).
+  (b) hash-only: DuckDB (2 threads) reads the CSV, SHA-256 of the eight raw columns, no
+      normalization at all, writes the CSV: the floor for a column engine on this machine;
+  (c) plain CSV copy: DuckDB reads and writes the same CSV, no hashing;
+  (d) the baseline: a single-threaded loop that reads the CSV with the csv module, hashes the
+      eight stripped, lowercased fields with hashlib and writes the CSV (--skip-loop skips it).
+Prints rows/s (wall) and rows per CPU-second (user + system of the process and its waited-for
+children) of each, the ratio of ours to the hash-only pass on both, and peak memory (sum of
+the RSS of the process tree, sampled every 20 ms, and the largest process's ru_maxrss).
 """
 
 from __future__ import annotations
@@ -19,12 +23,12 @@ import csv
 import hashlib
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 PII_FIELDS = ("email", "phone", "first_name", "last_name", "address", "city", "state", "zip")
@@ -92,23 +96,61 @@ def plain_loop(src: Path, dst: Path) -> None:
             writer.writerow(row)
 
 
-def measure(cmd: list[str]) -> tuple[float, int, int, str]:
-    """(seconds, peak summed RSS of the process tree, ru_maxrss of the largest child, stderr)."""
+def duckdb_pass(src: Path, dst: Path, hash_columns: bool) -> None:
+    """The references: DuckDB reads the CSV as text and writes it, SHA-256 of the eight raw
+    columns (hash_columns) or a plain copy."""
+    import duckdb  # the project's dependency (normalization.sha256 uses it)
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET threads=2")
+    columns = ", ".join(
+        f"sha256({c}) AS {c}" if hash_columns and c in PII_FIELDS else c for c in HEADER
+    )
+    con.execute(
+        f"COPY (SELECT {columns} FROM read_csv('{src}', all_varchar=true, header=true)) "
+        f"TO '{dst}' (HEADER, DELIMITER ',')"
+    )
+
+
+@dataclass
+class Run:
+    seconds: float
+    cpu_seconds: float
+    peak: int  # summed RSS of the process tree
+    maxrss: int  # ru_maxrss of the process (largest of its waited-for children included)
+    stderr: str
+
+    def line(self, name: str, rows: int) -> str:
+        return (
+            f"{name}: {rows / self.seconds:,.0f} rows/s ({self.seconds:.1f}s), "
+            f"{rows / self.cpu_seconds:,.0f} rows/cpu-s ({self.cpu_seconds:.1f} cpu-s, "
+            f"{self.cpu_seconds / self.seconds:.2f} cores busy), peak memory "
+            f"{self.peak / 2**20:,.0f} MiB (process tree; largest process "
+            f"{self.maxrss / 2**20:,.0f} MiB)"
+        )
+
+
+def measure(cmd: list[str]) -> Run:
+    """Wall and CPU time, peak summed RSS of the process tree, ru_maxrss, stderr."""
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     peak = 0
     err_chunks: list[str] = []
     reader = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
     reader.start()
-    while proc.poll() is None:
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
         peak = max(peak, tree_rss(proc.pid))
         time.sleep(0.02)
     seconds = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
     reader.join()
     if proc.returncode != 0:
         sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{''.join(err_chunks)}")
-    maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # largest so far
-    return seconds, peak, maxrss, "".join(err_chunks)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, cpu, peak, usage.ru_maxrss * 1024, "".join(err_chunks))
 
 
 def tree_rss(pid: int) -> int:
@@ -148,10 +190,18 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, help="passed to adu hash --batch-rows")
     parser.add_argument("--output-ext", default=".csv", choices=[".csv", ".csv.gz", ".parquet"])
     parser.add_argument("--skip-loop", action="store_true", help="only run our engine")
+    parser.add_argument("--skip-references", action="store_true", help="skip hash-only and copy")
     parser.add_argument("--loop-only", nargs=2, metavar=("SRC", "DST"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--duckdb-only", nargs=3, metavar=("KIND", "SRC", "DST"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.loop_only:
         plain_loop(Path(args.loop_only[0]), Path(args.loop_only[1]))
+        return
+    if args.duckdb_only:
+        kind, src, dst = args.duckdb_only
+        duckdb_pass(Path(src), Path(dst), hash_columns=kind == "hash")
         return
     print(f"machine: {os.cpu_count()} cores, {load()}")
     with tempfile.TemporaryDirectory(prefix="adu-bench-") as tmp:
@@ -172,20 +222,35 @@ def main() -> None:
             cmd += ["--batch-rows", str(args.batch_rows)]
         if args.pool:
             os.environ["ADU_HASH_POOL"] = args.pool
-        ours_s, ours_peak, ours_max, summary = measure(cmd)
-        ours_rate = args.rows / ours_s
-        print(f"ours (adu hash, full normalization): {ours_rate:,.0f} rows/s ({ours_s:.1f}s), "
-              f"peak memory {ours_peak / 2**20:,.0f} MiB (process tree; largest process "
-              f"{ours_max / 2**20:,.0f} MiB)")  # fmt: skip
-        print("  " + summary.strip().replace("\n", "\n  "))
-        if args.skip_loop:
-            return
-        loop_cmd = [sys.executable, __file__, "--loop-only", str(src), str(Path(tmp) / "loop.csv")]
-        loop_s, loop_peak, _, _ = measure(loop_cmd)
-        loop_rate = args.rows / loop_s
-        print(f"plain hashlib loop (strip+lower, 1 thread): {loop_rate:,.0f} rows/s "
-              f"({loop_s:.1f}s), peak memory {loop_peak / 2**20:,.0f} MiB")  # fmt: skip
-        print(f"ratio ours / loop: {ours_rate / loop_rate:.2f}x")
+        ours = measure(cmd)
+        print(ours.line("ours (adu hash, full normalization)", args.rows))
+        print("  " + ours.stderr.strip().replace("\n", "\n  "))
+        if not args.skip_references:
+            refs = {}
+            for kind, name in (("hash", "hash-only (DuckDB sha256 of the 8 raw columns)"),
+                               ("copy", "plain CSV copy (DuckDB)")):  # fmt: skip
+                dst = Path(tmp) / f"{kind}.csv"
+                refs[kind] = measure(
+                    [sys.executable, __file__, "--duckdb-only", kind, str(src), str(dst)]
+                )
+                print(refs[kind].line(name, args.rows))
+                dst.unlink()
+            hash_only = refs["hash"]
+            print(
+                f"ratio ours / hash-only: {hash_only.seconds / ours.seconds:.2f}x rows/s, "
+                f"{hash_only.cpu_seconds / ours.cpu_seconds:.2f}x rows/cpu-s"
+            )
+        if not args.skip_loop:
+            loop_cmd = [
+                sys.executable,
+                __file__,
+                "--loop-only",
+                str(src),
+                str(Path(tmp) / "loop.csv"),
+            ]
+            loop = measure(loop_cmd)
+            print(loop.line("plain hashlib loop (strip+lower, 1 thread)", args.rows))
+            print(f"ratio ours / loop: {loop.seconds / ours.seconds:.2f}x rows/s")
         print(f"machine after the runs: {load()}")
 
 
