@@ -2,9 +2,10 @@
 credentials; the instance a call goes to comes from data/instances.yaml, not from here).
 
 ADU_ENV=local points both at the loopback stack (`adu local up`, `adu dev`); prod uses real S3
-(boto3's credential chain) and the Amazon Ads API host of each instance's region. Credentials are
-`dg.EnvVar`s whenever they are set, so their values never enter run config, the UI or run storage;
-in prod a missing one is an error naming the variable, never a fall-back to local.
+(boto3's credential chain) and the Amazon Ads API host of each instance's region. The AMC
+credentials are always `dg.EnvVar`s, locally too (the local stack exports them to the processes
+it starts), so run config, the UI and run storage only ever hold the variable names; in prod a
+missing one is an error naming the variable, never a fall-back to local.
 """
 
 from __future__ import annotations
@@ -28,12 +29,9 @@ SENSOR_BUDGET_SECONDS = 20.0
 ASSET_BUDGET_SECONDS = 120.0
 
 CREDENTIALS = ("ADU_AMC_CLIENT_ID", "ADU_AMC_CLIENT_SECRET", "ADU_AMC_REFRESH_TOKEN")
-# The emulator accepts any non-empty credentials unless started with fixed ones.
-LOCAL_CREDENTIALS = {
-    "ADU_AMC_CLIENT_ID": "amzn1.application-oa2-client.local",
-    "ADU_AMC_CLIENT_SECRET": "local-secret",
-    "ADU_AMC_REFRESH_TOKEN": "Atzr|local-refresh-token",
-}
+CREDENTIAL_FIELDS = dict(
+    zip(("client_id", "client_secret", "refresh_token"), CREDENTIALS, strict=True)
+)
 
 
 class AmcResource(dg.ConfigurableResource):
@@ -68,11 +66,14 @@ def resources_for(settings: Settings, environ: Mapping[str, str] | None = None) 
     return _local(settings, source) if settings.is_local else _prod(source)
 
 
-def _secret(source: Mapping[str, str], name: str, local_default: str | None = None) -> Any:
-    """An EnvVar when the variable is set (its value never stored), else the local default."""
-    if source.get(name, "").strip():
-        return dg.EnvVar(name)
-    return local_default
+def _optional(source: Mapping[str, str], name: str) -> dg.EnvVar | None:
+    """An EnvVar when the optional variable is set (its value never stored), else None."""
+    return dg.EnvVar(name) if source.get(name, "").strip() else None
+
+
+def credentials_from_env() -> dict[str, dg.EnvVar]:
+    """The AmcResource credential fields as environment references, resolved at run time."""
+    return {field: dg.EnvVar(name) for field, name in CREDENTIAL_FIELDS.items()}
 
 
 def _local(settings: Settings, source: Mapping[str, str]) -> dict[str, Any]:
@@ -81,17 +82,10 @@ def _local(settings: Settings, source: Mapping[str, str]) -> dict[str, Any]:
         "s3": S3Resource(
             endpoint_url=f"http://{LOCAL_HOST}:{settings.local_s3_port}",
             region_name=LOCAL_REGION,
-            **LOCAL_AWS_KEYS,
+            **LOCAL_AWS_KEYS,  # moto's fixed dummies, not secrets
         ),
         "amc": AmcResource(
-            **{
-                field: _secret(source, name, LOCAL_CREDENTIALS[name])
-                for field, name in zip(
-                    ("client_id", "client_secret", "refresh_token"), CREDENTIALS, strict=True
-                )
-            },
-            base_url=amc_url,
-            token_url=f"{amc_url}/auth/o2/token",
+            **credentials_from_env(), base_url=amc_url, token_url=f"{amc_url}/auth/o2/token"
         ),
     }
 
@@ -101,14 +95,12 @@ def _prod(source: Mapping[str, str]) -> dict[str, Any]:
     if missing:
         raise InputError(f"ADU_ENV=prod needs {', '.join(missing)}: set them (no local fall-back)")
     return {
-        "s3": S3Resource(region_name=_secret(source, "ADU_S3_REGION")),
+        "s3": S3Resource(region_name=_optional(source, "ADU_S3_REGION")),
         "amc": AmcResource(
-            client_id=dg.EnvVar("ADU_AMC_CLIENT_ID"),
-            client_secret=dg.EnvVar("ADU_AMC_CLIENT_SECRET"),
-            refresh_token=dg.EnvVar("ADU_AMC_REFRESH_TOKEN"),
-            base_url=_secret(source, "ADU_AMC_BASE_URL"),
-            token_url=_secret(source, "ADU_AMC_TOKEN_URL"),
-            ads_account_id=_secret(source, "ADU_AMC_ADS_ACCOUNT_ID"),
+            **credentials_from_env(),
+            base_url=_optional(source, "ADU_AMC_BASE_URL"),
+            token_url=_optional(source, "ADU_AMC_TOKEN_URL"),
+            ads_account_id=_optional(source, "ADU_AMC_ADS_ACCOUNT_ID"),
         ),
     }
 

@@ -1,7 +1,9 @@
 """`adu dev`: the local stack plus the Dagster UI and daemon (`dagster dev -w workspace.yaml`).
 
-The stack runs in this process; `dagster dev` runs as a child with ADU_ENV=local and the stack's
-ports in its environment, so the code location, its runs and the daemon's sensors all use it.
+The stack runs in this process; `dagster dev` runs as a child with ADU_ENV=local, the stack's
+ports and its ADU_AMC_* credentials in its environment (never in a file or run config: the `amc`
+resource reads them through dg.EnvVar), so the code location, its runs and the daemon's sensors
+all use it.
 Ctrl-C (or SIGTERM) stops dagster dev first, then the stack.
 """
 

@@ -2,7 +2,10 @@
 
 `adu local up` runs both until Ctrl-C / SIGTERM and prints the environment Dagster needs;
 `adu local reset` deletes the emulator's state (data/.local/); moto keeps objects in memory only.
-Like the libraries it starts, this module does not import Dagster.
+The emulator accepts exactly the stack's Login with Amazon credentials, and `env()` hands them to
+the processes the stack's users start as ADU_AMC_* variables: Dagster reads them through
+`dg.EnvVar`, so no value reaches run config or DAGSTER_HOME. Like the libraries it starts, this
+module does not import Dagster.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import argparse
 import contextlib
 import logging
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -34,6 +38,12 @@ from adu_pipeline.staging.s3 import ensure_bucket
 LOCAL_DIR = "data/.local"
 HOST = LOCAL_HOST
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# The local emulator's fixed credentials: public, they open nothing but a loopback emulator.
+LOCAL_AMC_CREDENTIALS = {
+    "ADU_AMC_CLIENT_ID": "amzn1.application-oa2-client.local",
+    "ADU_AMC_CLIENT_SECRET": "local-secret",
+    "ADU_AMC_REFRESH_TOKEN": "Atzr|local-refresh-token",
+}
 
 
 def local_ports(environ: Mapping[str, str] | None = None) -> tuple[int, int]:
@@ -93,9 +103,15 @@ class LocalStack:
         bucket: str = LOCAL_BUCKET,
         step_seconds: float | None = None,
         instances: list[dict[str, Any]] | None = None,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
-        """`instances`: what the emulator serves (default: data/instances.yaml)."""
+        """`instances`: what the emulator serves (default: data/instances.yaml); `credentials`:
+        the ADU_AMC_CLIENT_ID / _CLIENT_SECRET / _REFRESH_TOKEN it accepts (default: the local
+        ones)."""
         self.instances = project_instances() if instances is None else instances
+        self.credentials = dict(LOCAL_AMC_CREDENTIALS if credentials is None else credentials)
+        if sorted(self.credentials) != sorted(LOCAL_AMC_CREDENTIALS):
+            raise InputError(f"local stack credentials must be {', '.join(LOCAL_AMC_CREDENTIALS)}")
         self.state_dir = Path(state_dir) if state_dir else local_dir() / "emulator"
         self.s3_port = s3_port
         self.amc_port = amc_port
@@ -108,7 +124,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         from moto.server import ThreadedMotoServer
 
-        from adu_pipeline.emulator.config import EmulatorConfig
+        from adu_pipeline.emulator.config import Credentials, EmulatorConfig
         from adu_pipeline.emulator.server import EmulatorServer
 
         for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
@@ -129,7 +145,14 @@ class LocalStack:
             self.amc_port,
             self.state_dir,
             self.s3_endpoint_url,
-            config=EmulatorConfig.from_instances(self.instances),
+            config=EmulatorConfig.from_instances(
+                self.instances,
+                credentials=Credentials(
+                    client_id=self.credentials["ADU_AMC_CLIENT_ID"],
+                    client_secret=self.credentials["ADU_AMC_CLIENT_SECRET"],
+                    refresh_token=self.credentials["ADU_AMC_REFRESH_TOKEN"],
+                ),
+            ),
             step_seconds=self.step_seconds,
         )
         try:
@@ -156,12 +179,14 @@ class LocalStack:
         )
 
     def env(self) -> dict[str, str]:
-        """What a Dagster process needs to use this stack (adu_pipeline.settings reads these)."""
+        """What a Dagster process needs to use this stack (adu_pipeline.settings reads the
+        settings; the `amc` resource reads the credentials through dg.EnvVar at run time)."""
         return {
             "ADU_ENV": "local",
             "ADU_LOCAL_S3_PORT": str(self.s3_port),
             "ADU_LOCAL_AMC_PORT": str(self.amc_port),
             "ADU_S3_BUCKET": self.bucket,
+            **self.credentials,
         }
 
     def stop(self) -> None:
@@ -194,13 +219,21 @@ def stop_requested() -> Iterator[threading.Event]:
 
 
 def describe(stack: LocalStack) -> str:
-    exports = " ".join(f"{k}={v}" for k, v in stack.env().items())
+    """What `adu local up` / `adu dev` print; a credential is shown only if it is the public
+    local one (a stack started on other credentials prints their names, never their values)."""
+    exports = " ".join(
+        f"{k}={shlex.quote(v)}"
+        for k, v in stack.env().items()
+        if k not in LOCAL_AMC_CREDENTIALS or v == LOCAL_AMC_CREDENTIALS[k]
+    )
+    hidden = [k for k, v in stack.credentials.items() if v != LOCAL_AMC_CREDENTIALS[k]]
     return "\n".join(
         [
             f"S3 (moto, in memory):  {stack.s3_endpoint_url}  bucket {stack.bucket}",
             f"AMC emulator:          {stack.amc_url}  state {stack.state_dir}",
             "environment for Dagster (ADU_ENV=local reads these):",
             f"  export {exports}",
+            *([f"  and {', '.join(hidden)} as the stack was given them"] if hidden else []),
         ]
     )
 
