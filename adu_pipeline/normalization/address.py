@@ -153,9 +153,13 @@ def _odd_pounds(words: np.ndarray, starts: np.ndarray, ends: np.ndarray, pounds:
     """
     piece = np.searchsorted(starts, pounds, side="right") - 1
     s, e = starts[piece], ends[piece]
-    bad_before = np.concatenate(([0], np.cumsum(~_POUND_BEFORE[words], dtype=np.int64)))
-    bad_after = np.concatenate(([0], np.cumsum(~_POUND_AFTER[words], dtype=np.int64)))
-    odd = (bad_before[pounds] > bad_before[s]) | (bad_after[e] > bad_after[pounds + 1])
+    # Only the bytes of pieces holding a '#' are looked at (a piece with two is seen twice).
+    sizes = e - s
+    local = np.concatenate(([0], np.cumsum(sizes)))
+    position = np.repeat(s - local[:-1], sizes) + np.arange(local[-1])
+    byte, pound = words[position], np.repeat(pounds, sizes)
+    bad = ((position < pound) & ~_POUND_BEFORE[byte]) | ((position > pound) & ~_POUND_AFTER[byte])
+    odd = np.add.reduceat(bad, local[:-1]) > 0
     return odd, e - s > 1
 
 
