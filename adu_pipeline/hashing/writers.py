@@ -18,10 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from adu_pipeline.amc.bodies import TIMESTAMP_FORMAT
 from adu_pipeline.errors import InputError
-
-CSV_TIMESTAMP_FORMAT = TIMESTAMP_FORMAT  # AMC TIMESTAMP in CSV: yyyy-MM-ddTHH:mm:ssZ
 
 
 def output_format(path: Path) -> tuple[str, bool]:
@@ -161,8 +158,12 @@ def _csv_schema(schema: pa.Schema) -> pa.Schema:
 def _format_timestamps(batch: pa.RecordBatch) -> pa.RecordBatch:
     if not any(pa.types.is_timestamp(f.type) for f in batch.schema):
         return batch
+    # AMC's TIMESTAMP in CSV (yyyy-MM-ddTHH:mm:ssZ), from its one home; imported here because
+    # the amc package loads httpx (~0.5 s), which a file without timestamps never needs.
+    from adu_pipeline.amc.bodies import TIMESTAMP_FORMAT
+
     arrays = [
-        pc.strftime(col, format=CSV_TIMESTAMP_FORMAT) if pa.types.is_timestamp(col.type) else col
+        pc.strftime(col, format=TIMESTAMP_FORMAT) if pa.types.is_timestamp(col.type) else col
         for col in batch.columns
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=_csv_schema(batch.schema))
