@@ -5,93 +5,59 @@ database holds a credential or an access token."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import pytest
 
-from adu_pipeline.dataset import load_instances
 from adu_pipeline.lib import keys
-from adu_pipeline.lib.resources import CREDENTIALS, amc_client_outside_run, resources_for
+from adu_pipeline.lib.resources import CREDENTIALS
 from adu_pipeline.local.sample_data import write_sample_export
-from adu_pipeline.local.stack import LocalStack
-from adu_pipeline.settings import load_settings
 from adu_pipeline.staging.landing import landing_name
-from adu_pipeline_tests.pipeline.conftest import keep_datasets, recent_day
+from adu_pipeline_tests.pipeline.conftest import recent_day
+from adu_pipeline_tests.production.conftest import StackProject
 from adu_pipeline_tests.production.secrets_scan import postgres_tables, scan_home, scan_rows
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY_INSTANCE = REPO / "deploy" / "dagster.yaml"
 JOB = "crm_customers_export_job"
+pytestmark = pytest.mark.xdist_group("postgres")  # one PostgreSQL server under `pytest -n`
 ROWS = 300
 RUN_TIMEOUT_SECONDS = 300
-LEFTOVER_TIMEOUT_SECONDS = 30
 
 
 @dataclass
 class Production:
-    home: Path
+    project: StackProject
     db: str
-    landing: Path
-    stack: LocalStack
-    credentials: dict[str, str]
+
+    @property
+    def home(self) -> Path:
+        return self.project.home
 
     def instance(self) -> dg.DagsterInstance:
         return dg.DagsterInstance.from_config(str(self.home))
 
-    def secrets(self) -> dict[str, str]:
-        """The credentials and every access token the emulator issued, by a name to report."""
-        tokens = self.stack.emulator.app.store.all("SELECT access_token FROM access_tokens")
-        issued = {f"access token {i}": row["access_token"] for i, row in enumerate(tokens)}
-        return {**self.credentials, **issued}
-
 
 @pytest.fixture
-def production(tmp_path, monkeypatch, postgres_server) -> Any:
-    """DAGSTER_HOME with deploy/dagster.yaml on a fresh database, the local stack started on
-    credentials unique to this test, and only environment variables in between."""
-    for name in list(os.environ):
-        if name.startswith(("ADU_", "DAGSTER_")):
-            monkeypatch.delenv(name)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(DEPLOY_INSTANCE, home / "dagster.yaml")
+def production(stack_project, monkeypatch, postgres_server) -> Production:
+    """The local stack's project with deploy/dagster.yaml as its instance, on a fresh database."""
+    shutil.copy(DEPLOY_INSTANCE, stack_project.home / "dagster.yaml")
     db = postgres_server.create_database()
-    keep_datasets(tmp_path / "datasets", {"crm_customers": ["us"]})
-    (tmp_path / "segments").mkdir()
-    (tmp_path / "landing").mkdir()
-    shutil.copy(REPO / "data" / "instances.yaml", tmp_path / "instances.yaml")
     env = {
-        "DAGSTER_HOME": str(home),
         "DAGSTER_PG_HOST": postgres_server.host,
         "DAGSTER_PG_PORT": str(postgres_server.port),
         "DAGSTER_PG_USERNAME": postgres_server.user,
         "DAGSTER_PG_PASSWORD": postgres_server.password,
         "DAGSTER_PG_DB": db,
-        "DAGSTER_COMPUTE_LOG_DIR": str(home / "compute_logs"),
-        "ADU_DATASETS_DIR": str(tmp_path / "datasets"),
-        "ADU_SEGMENTS_DIR": str(tmp_path / "segments"),
-        "ADU_INSTANCES": str(tmp_path / "instances.yaml"),
-        "ADU_LANDING_DIR": str(tmp_path / "landing"),
-        "ADU_OUTPUT_DIR": str(tmp_path / "output"),
-        "ADU_MIN_PROJECTED_AUDIENCE": "10",
+        "DAGSTER_COMPUTE_LOG_DIR": str(stack_project.home / "compute_logs"),
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    credentials = {name: f"{name.lower()}-{secrets.token_urlsafe(16)}" for name in CREDENTIALS}
-    stack = LocalStack(tmp_path / "emulator", credentials=credentials, step_seconds=0.05).start()
-    for name, value in stack.env().items():  # what `adu dev` hands its child processes
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(REPO)  # workspace.yaml's working directory
-    yield Production(home, db, tmp_path / "landing", stack, credentials)
-    _stop_leftover_processes(str(home))
-    stack.stop()
+    return Production(stack_project, db)
 
 
 def test_the_production_instance_is_postgres_with_a_run_queue_and_pools_of_one(production):
@@ -153,41 +119,12 @@ def _submit_and_drain_queue(instance: dg.DagsterInstance, partition: str) -> dg.
             time.sleep(0.5)
 
 
-def _stop_leftover_processes(marker: str) -> None:
-    """Wait for the processes whose command line names this test's DAGSTER_HOME (the code
-    server, run workers) to exit before PostgreSQL stops under them; kill any still there."""
-    import psutil
-
-    def ours() -> list[psutil.Process]:
-        found = []
-        for process in psutil.process_iter(["cmdline"]):
-            if marker in " ".join(process.info["cmdline"] or ()):
-                found.append(process)
-        return found
-
-    _, alive = psutil.wait_procs(ours(), timeout=LEFTOVER_TIMEOUT_SECONDS)
-    for process in alive:
-        process.kill()
-    assert not alive, f"{len(alive)} Dagster processes did not exit after the test"
-
-
-def _wait_for_upload(amc_resource: Any, instance_def: Any) -> Any:
-    with amc_client_outside_run(amc_resource, instance_def) as client:
-        (upload,) = client.list_uploads(dataset_id="crm_customers")
-        deadline = time.monotonic() + 60
-        while not upload.status.is_terminal:
-            assert time.monotonic() < deadline, "the emulator did not finish the upload"
-            time.sleep(0.2)
-            upload = client.get_upload("crm_customers", upload.upload_id)
-        return upload
-
-
 def test_an_export_run_goes_through_the_queue_on_postgres_and_leaves_no_secret(
     production, postgres_server
 ):
     day = str(recent_day(2))
     write_sample_export(
-        production.landing / landing_name("crm_export", recent_day(2), ".csv"),
+        production.project.landing / landing_name("crm_export", recent_day(2), ".csv"),
         ROWS,
         seed=5,
         export_date=recent_day(2),
@@ -213,12 +150,10 @@ def test_an_export_run_goes_through_the_queue_on_postgres_and_leaves_no_secret(
     finally:
         instance.dispose()
 
-    settings = load_settings()
-    us = {i.key: i for i in load_instances(settings.instances_path)}["us"]
-    upload = _wait_for_upload(resources_for(settings)["amc"], us)
+    upload = production.project.finished_upload()
     assert upload.status.is_success and upload.output_row_count == meta["rows_written"]
 
-    values = production.secrets()
+    values = production.project.secrets()
     assert len(values) > len(CREDENTIALS), "no access token was issued: nothing was checked"
     in_files, files = scan_home(production.home, values)
     in_rows, rows = scan_rows(postgres_tables(postgres_server, production.db), values)
