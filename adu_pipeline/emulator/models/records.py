@@ -21,7 +21,7 @@ from adu_pipeline.emulator.models.s3io import UploadFailed
 TEXT_CHUNK = 1 << 20
 STANDARD_RECORD_DELIMITERS = ("\n", "\r\n", "\r")
 MAX_JSON_RECORD = 64 << 20
-PARQUET_BATCH_ROWS = 10_000
+PARQUET_BATCH_ROWS = 2_000
 
 
 def records(stream: BinaryIO, file_format: dict, where: str) -> Iterator[tuple[int, dict]]:
