@@ -29,7 +29,7 @@ def process_alive(pid: int, recorded_at: float | None = None) -> bool:
     state, started = stat
     if state in ("Z", "X"):
         return False
-    return recorded_at is None or started is None or started <= recorded_at + 1.0
+    return recorded_at is None or started is None or started <= recorded_at + 2.0  # btime: whole s
 
 
 def _proc_stat(pid: int) -> tuple[str, float | None] | None:

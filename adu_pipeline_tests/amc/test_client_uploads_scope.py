@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from adu_pipeline.amc import AmcServerError, upload_request
+from adu_pipeline.amc import AmcClient, AmcServerError, RetryPolicy, Timeouts, upload_request
 from adu_pipeline.amc.client import upload_scope
 from adu_pipeline.dataset import load_definition
-from adu_pipeline_tests.amc.conftest import WAIT, crm_csv_gz
+from adu_pipeline_tests.amc.conftest import WAIT, config_for, crm_csv_gz
 from adu_pipeline_tests.amc.test_datasets import CRM_DEFINITION
 
 
@@ -101,3 +101,24 @@ def test_scope_of_each_source_kind():
     assert upload_scope(upload_request("b", prefix="p/x", update_strategy="OVERLAP_KEEP")) == (
         "s3://b/p/x/"
     )
+
+
+def test_a_create_whose_reply_is_lost_returns_the_new_upload_not_an_older_one(
+    emu, crm, lagging_proxy, fake_time, s3_client, s3_bucket
+):
+    """AMC creates the upload, its reply never comes: the listing finds the one just created,
+    never A's older upload of the same source."""
+    put(s3_client, s3_bucket, "d=1/a.csv.gz", 3)
+    put(s3_client, s3_bucket, "d=1/b.csv.gz", 2)
+    policy = RetryPolicy(max_attempts=3, base_delay=0.1, budget_seconds=30)
+    config = config_for(emu, base_url=lagging_proxy.url, timeouts=Timeouts(read=0.3))
+    with AmcClient(config, retry=policy, sleep=fake_time.sleep, clock=fake_time.clock) as c:
+        older = c.find_or_create_upload(crm, body(s3_bucket, "d=1/a.csv.gz"))
+        c.find_or_create_upload(crm, body(s3_bucket, "d=1/b.csv.gz"))
+        lagging_proxy.delay_reply(
+            "POST", f"/amc/advertiserData/{emu.instance_id}/uploads/{crm}", 1.0
+        )
+        again = c.find_or_create_upload(crm, body(s3_bucket, "d=1/a.csv.gz"))
+        uploads = c.list_uploads(dataset_id=crm)
+    assert again.created and again.upload.upload_id != older.upload.upload_id
+    assert len(uploads) == 3 and again.upload.upload_id in {u.upload_id for u in uploads}
