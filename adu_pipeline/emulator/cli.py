@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import threading
 from dataclasses import replace
@@ -86,6 +87,9 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+FIELD_NAME = re.compile(r"\b([a-z]+(?:_[a-z]+)+)\b")  # fault_share -> --fault-share
+
+
 def config_from_args(args: argparse.Namespace):
     """EmulatorConfig for the flags; a bad value is one InputError line."""
     from adu_pipeline.emulator.config import Credentials, EmulatorConfig, Hostile
@@ -110,7 +114,10 @@ def config_from_args(args: argparse.Namespace):
             seed=args.seed,
         )
     except ValueError as exc:
-        raise InputError(f"--{str(exc).replace('_', '-')}") from None
+        flags = re.sub(
+            r"\b([a-z]+(?:_[a-z]+)+)\b", lambda m: "--" + m[1].replace("_", "-"), str(exc)
+        )
+        raise InputError(flags) from None
     default = EmulatorConfig()
     accounts = tuple(
         replace(a, instances=tuple(replace(i, workflows=tuple(workflows)) for i in a.instances))

@@ -154,7 +154,7 @@ class Hostile:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.latency_seconds < 0 or self.latency_jitter_seconds < 0:
-            raise ValueError("latency must be zero or more seconds")
+            raise ValueError("latency_seconds and latency_jitter_seconds must be zero or more")
         for key, limit in self.limits:
             if limit.rate <= 0 or limit.burst < 1:
                 raise ValueError(f"rate limit {key}: rate must be > 0 and burst >= 1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adu_pipeline.emulator.config import EmulatorConfig
+from adu_pipeline.emulator.config import Account, EmulatorConfig, Instance
 from adu_pipeline_tests.emulator.conftest import (
     Api,
     crm_dataset,
@@ -171,7 +171,11 @@ def test_pending_audience_cannot_be_deleted(emulator_factory):
 @pytest.mark.parametrize(
     ("change", "status"),
     [
-        ({"query": None, "workflowId": "wf1"}, 400),
+        ({"query": None, "workflowId": "wf1"}, 400),  # no such saved workflow
+        ({"workflowId": "wf1"}, 400),  # query and workflowId: the spec's oneOf
+        ({"timeWindowStart": "2024-01-01"}, 400),  # date-time format, not a date
+        ({"timeWindowEnd": "2024-12-31T25:00:00Z"}, 400),
+        ({"timeWindowRelative": "TRUE"}, 400),  # the guide's string; the spec says boolean
         ({"timeWindowStart": "2025-01-01T00:00:00Z"}, 400),  # after the end
         ({"timeWindowStart": "yesterday"}, 400),
         ({"refreshRateDays": 30}, 400),
@@ -184,6 +188,26 @@ def test_invalid_create_bodies(api, change, status):
     resp = api.create_audience({k: v for k, v in body.items() if v is not None})
     assert resp.status_code == status
     assert set(resp.json()) == {"code", "details", "requestId"}
+
+
+def test_audience_by_workflow_id_runs_the_saved_workflow(emulator_factory, s3_client, s3_bucket):
+    instance = Instance(workflows=(("wf_loyal", "SELECT user_id FROM crm_customers"),))
+    config = EmulatorConfig(accounts=(Account(instances=(instance,)),), audience_min_users=1)
+    api = Api(start_with(emulator_factory, config))
+    api.create_dataset(crm_dataset())
+    s3_client.put_object(Bucket=s3_bucket, Key="c.csv", Body=csv_bytes(customer_rows(300)))
+    assert api.upload_and_wait("crm_customers", upload_body(s3_bucket, key="c.csv"))["status"] == (
+        "SUCCESS"
+    )
+    body = audience(api, "By workflow", "unused", workflowId="wf_loyal")
+    del body["query"]
+    created = api.create_audience(body)
+    assert created.status_code == 200, created.text
+    done = api.wait_audience(created.json()["audienceExecutionId"])
+    assert done["status"] == "SUCCEEDED", done.get("statusReason")
+    assert done["workflowId"] == "wf_loyal"
+    assert done["query"] == "SELECT user_id FROM crm_customers"
+    assert done["audienceCount"] > 200
 
 
 def test_time_window_applies_to_the_main_event_time(emulator_factory, s3_client, s3_bucket):

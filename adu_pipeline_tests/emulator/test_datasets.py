@@ -182,3 +182,16 @@ def test_column_operations(api):
         "POST", base, body={"column": _column("uid2", isMainUserId=True)}, media=COLUMN_MEDIA
     )
     assert main_user.status_code == 400
+
+
+def test_an_instance_holds_at_most_5000_datasets(api):
+    store, now = api.emulator.app.store, 0.0
+    with store.tx():  # 4,999 straight into the state, the 5,000th and 5,001st over HTTP
+        for i in range(4999):
+            store.insert_dataset(api.instance, {"dataSetId": f"bulk_{i}", "columns": []}, now)
+    assert api.create_dataset(crm_dataset("number_5000")).status_code == 200
+    refused = api.create_dataset(crm_dataset("number_5001"))
+    assert refused.status_code == 400
+    assert refused.json()["details"] == "An AMC instance holds at most 5000 data sets."
+    assert api.call("DELETE", f"{api.adu}/dataSets/bulk_0").status_code == 200
+    assert api.create_dataset(crm_dataset("number_5001")).status_code == 200

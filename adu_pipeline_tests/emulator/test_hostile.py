@@ -212,7 +212,7 @@ def test_bucket_policy_must_let_amc_read(emulator_factory, s3_client, s3_bucket)
     [
         ({"fault_share": 1.5}, "fault_share"),
         ({"upload_failure_share": -0.1}, "upload_failure_share"),
-        ({"latency_seconds": -1}, "latency"),
+        ({"latency_seconds": -1}, "latency_seconds"),
         ({"limits": (("default", RateLimit(0, 1)),)}, "rate limit default"),
     ],
 )
