@@ -28,6 +28,8 @@ LIVE_STATUSES = [
     dg.DagsterRunStatus.CANCELING,
 ]
 MAX_RUNS_PER_TICK = 200
+MAX_ENGINE_EVENTS = 500
+WORKER_START = "Started process for "  # "... run (pid: N)." / "... resuming job (pid: N)."
 
 
 @dataclass(frozen=True)
@@ -59,15 +61,18 @@ def run_worker(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunWorker | 
     if host not in local_hosts():
         return None
     records = instance.get_records_for_run(
-        run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=20
+        run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=MAX_ENGINE_EVENTS
     ).records
-    for record in records:
-        event = record.event_log_entry.dagster_event
+    worker = None
+    for record in records:  # the latest worker start: a resumed run has a new worker
+        entry = record.event_log_entry
+        event = entry.dagster_event
         data = event.engine_event_data if event else None
         pid = data.metadata.get("pid") if data else None
-        if pid is not None and str(pid.value).isdigit():
-            return RunWorker(int(pid.value), record.event_log_entry.timestamp, host)
-    return None
+        started = (entry.message or "").startswith(WORKER_START)  # not a step's subprocess
+        if started and pid is not None and str(pid.value).isdigit():
+            worker = RunWorker(int(pid.value), entry.timestamp, host)
+    return worker
 
 
 def reap_dead_runs(instance: dg.DagsterInstance) -> list[ReapedRun]:

@@ -61,12 +61,16 @@ def test_only_a_local_run_whose_worker_is_gone_is_failed_and_freed(instance):
     live = started_run(instance, os.getpid())
     remote = started_run(instance, dead_pid(), host="worker-7.example.internal")
     unknown = started_run(instance, None)
+    step_died = started_run(instance, os.getpid())  # a step's subprocess is not the worker
+    instance.report_engine_event(
+        "Executing steps in process (pid: 1).", step_died, EngineEventData.in_process(dead_pid())
+    )
     reaped = reap_dead_runs(instance)
     assert [r.run_id for r in reaped] == [dead.run_id]
     assert status(instance, dead) == dg.DagsterRunStatus.FAILURE
-    for run in (live, remote, unknown):
+    for run in (live, remote, unknown, step_died):
         assert status(instance, run) == dg.DagsterRunStatus.STARTED
-    assert claimed(instance) == {live.run_id, remote.run_id, unknown.run_id}
+    assert claimed(instance) == {live.run_id, remote.run_id, unknown.run_id, step_died.run_id}
     assert reap_dead_runs(instance) == []  # once
 
 
