@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -57,25 +58,23 @@ def hash_pii(
         countries = _as_strings(countries)
     if len(countries) != n:
         raise ValueError(f"countries has {len(countries)} rows, values has {n}")
+    if n == 0:
+        empty = pa.array([], pa.string())
+        return PiiColumnResult(empty, empty, 0)
     codes, country_reasons = normalize_countries(countries)
+    usable = pc.is_null(country_reasons)
     if pii_type in COUNTRY_INDEPENDENT:
-        groups = [("US", pc.is_null(country_reasons))]
+        group, names = pc.if_else(usable, 0, -1), ["US"]
     else:
-        groups = [
-            (code, pc.fill_null(pc.and_(pc.equal(codes, code), pc.is_null(country_reasons)), False))
-            for code in pc.unique(pc.filter(codes, pc.is_null(country_reasons))).to_pylist()
-        ]
-    hashes = pa.nulls(n, pa.string())
-    reasons = country_reasons.cast(pa.string())
-    passed = 0
-    for code, mask in groups:
-        if len(groups) == 1 and pc.all(mask).as_py():
-            hashes, reasons, passed = _hash_one_country(values, pii_type, code)
-            break
-        h, r, p = _hash_one_country(pc.filter(values, mask), pii_type, code)
-        hashes = pc.replace_with_mask(hashes, mask, h)
-        reasons = pc.replace_with_mask(reasons, mask, r)
-        passed += p
+        encoded = pc.dictionary_encode(pc.if_else(usable, codes, _NULL))
+        group, names = pc.fill_null(encoded.indices, -1), encoded.dictionary.to_pylist()
+    group = np.asarray(group.to_numpy(zero_copy_only=False), dtype=np.int64)
+    if len(names) == 1 and bool((group == 0).all()):
+        hashes, reasons, passed = _hash_one_country(values, pii_type, names[0])
+        return PiiColumnResult(hashes, reasons, passed)
+    hashes, reasons, passed = _hash_by_group(values, pii_type, group, names, country_reasons)
+    if country_reasons.null_count == n:
+        return PiiColumnResult(hashes, reasons, passed)
     # Pre-hashed values pass through whatever the row's country; a missing value is reported
     # as missing even when the row's country is also unusable.
     trimmed = _trim(values)
@@ -86,6 +85,40 @@ def hash_pii(
         reasons = pc.if_else(carried, _NULL, reasons)
     reasons = pc.if_else(_blank(trimmed), Reason.MISSING.value, reasons)
     return PiiColumnResult(hashes, reasons, passed + carried_count)
+
+
+def _hash_by_group(
+    values: pa.Array,
+    pii_type: PiiType,
+    group: np.ndarray,
+    names: list[str],
+    country_reasons: pa.Array,
+) -> tuple[pa.Array, pa.Array, int]:
+    """Rows sorted by country once, each country's rows hashed as one contiguous slice, and
+    the results put back in row order with one take (group -1: the country reason stands)."""
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(-1, len(names) + 1))
+    order_arr = pa.array(order)
+    ordered = values.take(order_arr)
+    hash_parts, reason_parts, passed = [], [], 0
+    for index in range(-1, len(names)):
+        start, end = int(bounds[index + 1]), int(bounds[index + 2])
+        if start == end:
+            continue
+        if index < 0:
+            hash_parts.append(pa.nulls(end - start, pa.string()))
+            reason_parts.append(country_reasons.take(order_arr[start:end]).cast(pa.string()))
+            continue
+        h, r, p = _hash_one_country(ordered[start:end], pii_type, names[index])
+        hash_parts.append(h)
+        reason_parts.append(r)
+        passed += p
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    back = pa.array(inverse)
+    hashes = pa.concat_arrays(hash_parts).take(back)
+    reasons = pa.concat_arrays(reason_parts).take(back)
+    return hashes, reasons, passed
 
 
 def _hash_one_country(
