@@ -26,6 +26,11 @@ REPO = Path(__file__).resolve().parents[2]
 LEFTOVER_TIMEOUT_SECONDS = 30
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist registers it; declared here too so `-p no:xdist` runs do not warn
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+
+
 @dataclass
 class StackProject:
     home: Path
