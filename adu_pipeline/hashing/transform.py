@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from adu_pipeline.hashing.casts import ARROW_TYPES, MISSING, cast_column, fill
 from adu_pipeline.hashing.plan import ColumnKind, OutputColumn
-from adu_pipeline.normalization import hash_pii, normalize_countries
+from adu_pipeline.normalization import country_groups, hash_pii, normalize_countries
 
 HASHED, PASSED_THROUGH, OK = "hashed", "passed_through", "ok"
 FINE_STATUSES = frozenset({HASHED, PASSED_THROUGH, OK, MISSING})
@@ -51,9 +51,12 @@ def compute(batch: pa.RecordBatch, spec: TransformSpec) -> Computed:
     """Transform the non-pass-through columns of `batch` (it holds only their sources)."""
     n = batch.num_rows
     row_countries = _row_countries(batch, spec)
-    # Encoded once per batch, so each PII column looks up only the distinct country spellings.
+    # Grouped once per batch (distinct spellings looked up once, rows sorted by country once)
+    # and shared by every PII column.
     pii_countries = (
-        row_countries if isinstance(row_countries, str) else pc.dictionary_encode(row_countries)
+        row_countries
+        if isinstance(row_countries, str)
+        else country_groups(pc.dictionary_encode(row_countries))
     )
     arrays: dict[str, pa.Array] = {}
     statuses: dict[str, pa.Array] = {}
@@ -94,15 +97,14 @@ def _row_countries(batch: pa.RecordBatch, spec: TransformSpec) -> pa.Array | str
 def _hash(source: pa.Array, col: OutputColumn, countries) -> tuple[pa.Array, pa.Array]:
     result = hash_pii(source, col.pii_type, countries)
     hashes = result.hashes
-    text = source if pa.types.is_string(source.type) else source.cast(pa.string())
-    # A value is passed through when the output is the input itself (a SHA-256 is never equal
-    # to its own input), so the count survives row filtering without trusting a total.
-    kept = pc.fill_null(pc.equal(hashes, pc.utf8_trim_whitespace(text)), False)
-    status = pc.if_else(
-        pc.is_valid(hashes),
-        pc.if_else(kept, PASSED_THROUGH, HASHED),
-        pc.fill_null(result.reasons, "invalid"),
-    )
+    produced: pa.Array | str = HASHED
+    if result.passed_through:
+        text = source if pa.types.is_string(source.type) else source.cast(pa.string())
+        # A value is passed through when the output is the input itself (a SHA-256 is never
+        # equal to its own input), so the count survives row filtering without a total.
+        kept = pc.fill_null(pc.equal(hashes, pc.utf8_trim_whitespace(text)), False)
+        produced = pc.if_else(kept, PASSED_THROUGH, HASHED)
+    status = pc.if_else(pc.is_valid(hashes), produced, pc.fill_null(result.reasons, "invalid"))
     return hashes, status
 
 

@@ -6,15 +6,18 @@ from adu_pipeline.normalization.countries import (
     canonical_country,
     normalize_countries,
 )
+from adu_pipeline.normalization.groups import CountryGroups, country_groups
 from adu_pipeline.normalization.reasons import PiiType, Reason
 from adu_pipeline.normalization.reference import normalize_value
 
 __all__ = [
     "SUPPORTED_COUNTRIES",
+    "CountryGroups",
     "PiiColumnResult",
     "PiiType",
     "Reason",
     "canonical_country",
+    "country_groups",
     "hash_pii",
     "normalize_countries",
     "normalize_value",

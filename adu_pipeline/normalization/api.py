@@ -2,16 +2,12 @@
 
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from adu_pipeline.normalization.columns import COUNTRY_INDEPENDENT, normalize_unique
-from adu_pipeline.normalization.countries import (
-    canonical_country,
-    country_reason,
-    normalize_countries,
-)
+from adu_pipeline.normalization.countries import canonical_country, country_reason
+from adu_pipeline.normalization.groups import CountryGroups, Grouping, country_groups
 from adu_pipeline.normalization.reasons import PiiType, Reason
 from adu_pipeline.normalization.sha256 import sha256_hex
 
@@ -35,9 +31,10 @@ class PiiColumnResult:
 def hash_pii(
     values: pa.Array | pa.ChunkedArray,
     pii_type: PiiType,
-    countries: pa.Array | pa.ChunkedArray | str,
+    countries: pa.Array | pa.ChunkedArray | str | CountryGroups,
 ) -> PiiColumnResult:
-    """Normalize (API.md 5.2/5.2a) and SHA-256 one column; `countries` is per row or one code.
+    """Normalize (API.md 5.2/5.2a) and SHA-256 one column; `countries` is per row or one code
+    (or `country_groups(per-row countries)`, computed once for every column of a batch).
 
     Per-row countries may be canonical ISO codes, raw spellings (" uk") or null; a row whose
     country is missing or unsupported gets a null hash with that reason. Null or blank
@@ -54,25 +51,21 @@ def hash_pii(
         hashes, reasons, passed = _hash_one_country(values, pii_type, code)
         return PiiColumnResult(hashes, reasons, passed)
 
-    if not isinstance(countries, pa.DictionaryArray):  # encoded: only its distinct values are read
-        countries = _as_strings(countries)
+    if not isinstance(countries, CountryGroups):
+        if not isinstance(countries, pa.DictionaryArray):  # encoded: distinct values read once
+            countries = _as_strings(countries)
+        countries = country_groups(countries)
     if len(countries) != n:
         raise ValueError(f"countries has {len(countries)} rows, values has {n}")
     if n == 0:
         empty = pa.array([], pa.string())
         return PiiColumnResult(empty, empty, 0)
-    codes, country_reasons = normalize_countries(countries)
-    usable = pc.is_null(country_reasons)
-    if pii_type in COUNTRY_INDEPENDENT:
-        group, names = pc.if_else(usable, 0, -1), ["US"]
-    else:
-        encoded = pc.dictionary_encode(pc.if_else(usable, codes, _NULL))
-        group, names = pc.fill_null(encoded.indices, -1), encoded.dictionary.to_pylist()
-    group = np.asarray(group.to_numpy(zero_copy_only=False), dtype=np.int64)
-    if len(names) == 1 and bool((group == 0).all()):
-        hashes, reasons, passed = _hash_one_country(values, pii_type, names[0])
+    grouping = countries.usable if pii_type in COUNTRY_INDEPENDENT else countries.by_country
+    if grouping.all_one:
+        hashes, reasons, passed = _hash_one_country(values, pii_type, grouping.names[0])
         return PiiColumnResult(hashes, reasons, passed)
-    hashes, reasons, passed = _hash_by_group(values, pii_type, group, names, country_reasons)
+    country_reasons = countries.reasons
+    hashes, reasons, passed = _hash_by_group(values, pii_type, grouping, country_reasons)
     if country_reasons.null_count == n:
         return PiiColumnResult(hashes, reasons, passed)
     # Pre-hashed values pass through whatever the row's country; a missing value is reported
@@ -88,36 +81,28 @@ def hash_pii(
 
 
 def _hash_by_group(
-    values: pa.Array,
-    pii_type: PiiType,
-    group: np.ndarray,
-    names: list[str],
-    country_reasons: pa.Array,
+    values: pa.Array, pii_type: PiiType, grouping: Grouping, country_reasons: pa.Array
 ) -> tuple[pa.Array, pa.Array, int]:
-    """Rows sorted by country once, each country's rows hashed as one contiguous slice, and
-    the results put back in row order with one take (group -1: the country reason stands)."""
-    order = np.argsort(group, kind="stable")
-    bounds = np.searchsorted(group[order], np.arange(-1, len(names) + 1))
-    order_arr = pa.array(order)
-    ordered = values.take(order_arr)
+    """Each country's rows hashed as one contiguous slice of the sorted rows, then put back
+    in row order with one take (group -1: the country reason stands)."""
+    ordered = values.take(grouping.order)
+    bounds = grouping.bounds
     hash_parts, reason_parts, passed = [], [], 0
-    for index in range(-1, len(names)):
+    for index in range(-1, len(grouping.names)):
         start, end = int(bounds[index + 1]), int(bounds[index + 2])
         if start == end:
             continue
         if index < 0:
             hash_parts.append(pa.nulls(end - start, pa.string()))
-            reason_parts.append(country_reasons.take(order_arr[start:end]).cast(pa.string()))
+            rows = grouping.order[start:end]
+            reason_parts.append(country_reasons.take(rows).cast(pa.string()))
             continue
-        h, r, p = _hash_one_country(ordered[start:end], pii_type, names[index])
+        h, r, p = _hash_one_country(ordered[start:end], pii_type, grouping.names[index])
         hash_parts.append(h)
         reason_parts.append(r)
         passed += p
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(len(order))
-    back = pa.array(inverse)
-    hashes = pa.concat_arrays(hash_parts).take(back)
-    reasons = pa.concat_arrays(reason_parts).take(back)
+    hashes = pa.concat_arrays(hash_parts).take(grouping.back)
+    reasons = pa.concat_arrays(reason_parts).take(grouping.back)
     return hashes, reasons, passed
 
 
