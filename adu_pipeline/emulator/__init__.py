@@ -1,5 +1,6 @@
 """A local Amazon Marketing Cloud (AMC) emulator: Login with Amazon, ADU datasets and uploads,
-rule-based audiences and discovery, over HTTP with state in SQLite. No Dagster import.
+rule-based audiences and discovery, over HTTP with state in SQLite; hostile on demand
+(`Hostile`: rate limits, faults, latency, forced failures). No Dagster import.
 
 See README.md in this folder for what it emulates and how identity matching is simulated.
 """
@@ -9,8 +10,10 @@ from adu_pipeline.emulator.config import (
     Advertiser,
     Credentials,
     EmulatorConfig,
+    Hostile,
     Instance,
     MatchShares,
+    RateLimit,
     Timing,
 )
 from adu_pipeline.emulator.hooks import FailNextRequests, HookResponse, Hooks
@@ -25,7 +28,9 @@ __all__ = [
     "FailNextRequests",
     "HookResponse",
     "Hooks",
+    "Hostile",
     "Instance",
     "MatchShares",
+    "RateLimit",
     "Timing",
 ]

@@ -58,7 +58,11 @@ def dispatch(app: Emulator, req: Request) -> Response:
             app.hostility.count("requests")
             _before_api_call(app, req, endpoint.key)
         reply = endpoint.handler(app, req, **params)
-        fault = app.hostility.fault_after(req.method, reply.status) if endpoint.api else None
+        fault = (
+            app.hostility.fault_after(endpoint.key, req.method, reply.status)
+            if endpoint.api
+            else None
+        )
         if fault is not None:
             raise ApiError(fault, INJECTED_AFTER_COMMIT)
         return reply

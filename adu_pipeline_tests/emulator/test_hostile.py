@@ -128,6 +128,7 @@ def test_faults_after_commit_keep_the_write(emulator_factory):
     assert set(resp.json()) == ADU_ERROR
     assert "after the request was processed" in resp.json()["details"]
     assert api.call("GET", f"{api.adu}/dataSets/crm_customers").status_code == 200  # reads pass
+    assert api.call("POST", f"{api.adu}/dataSets/list").status_code == 200  # a POST read too
     again = api.create_dataset(crm_dataset())  # the client's retry sees the first one landed
     assert again.status_code == 400 and "already exists" in again.json()["details"]
     counters = stats(server)

@@ -127,10 +127,13 @@ class Hostility:
         self.count(f"fault:{status}")
         return status
 
-    def fault_after(self, method: str, status: int) -> int | None:
-        """A 500/504 to answer after a write that succeeded (its effect is kept), or None."""
+    def fault_after(self, route_key: str, method: str, status: int) -> int | None:
+        """A 500/504 to answer after a write that succeeded (its effect is kept), or None.
+        The POST list routes are reads."""
         share = self.config.fault_after_commit_share
-        if method not in WRITE_METHODS or not 200 <= status < 300 or share <= 0:
+        if method not in WRITE_METHODS or route_key.endswith(".list") or share <= 0:
+            return None
+        if not 200 <= status < 300:
             return None
         if self._roll() >= share:
             return None
