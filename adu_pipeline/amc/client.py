@@ -787,8 +787,14 @@ def _in_scope(upload: Upload, body: Mapping[str, Any]) -> bool:
 
 def _newest(uploads: Iterable[Upload]) -> Upload | None:
     """The last created; equal createdAt (whole seconds) goes to the later one in the listing."""
-    ranked = [(u.created_at or "", i, u) for i, u in enumerate(uploads)]
-    return max(ranked, key=lambda r: (r[0], r[1]))[2] if ranked else None
+    ranked = list(enumerate(uploads))
+    return max(ranked, key=lambda r: (r[1].created_at or "", r[0]))[1] if ranked else None
+
+
+def _order(upload: Upload, listed: list[Upload]) -> tuple[str, int]:
+    """The rank `_newest` uses, for one upload of `listed`."""
+    position = next(i for i, u in enumerate(listed) if u is upload)
+    return (upload.created_at or "", position)
 
 
 def _scope_name(body: Mapping[str, Any]) -> str:
@@ -803,7 +809,7 @@ def _create_reason(current: Upload | None, seen: list[Upload], body: Mapping[str
         u for u in seen if u.status.is_failure and same_data_source(u.data_source, source)
     )
     parts = []
-    if failed is not None and (current is None or seen.index(failed) > seen.index(current)):
+    if failed is not None and (current is None or _order(failed, seen) > _order(current, seen)):
         parts.append(
             f"upload {failed.upload_id} of this content FAILED ({failed.message or 'no message'})"
         )
