@@ -48,7 +48,7 @@ class StagedPartition:
     part_keys: tuple[str, ...]
     parts_uploaded: int
     manifest_uploaded: bool
-    multipart_aborted: int = 0
+    multipart_aborted: int | None = 0  # None: not permitted to list multipart uploads
     temp_folders_removed: int = 0
 
     @property
@@ -67,7 +67,9 @@ class StagedPartition:
         text += f"manifest {self.manifest_key} " + (
             "sent" if self.manifest_uploaded else "already there"
         )
-        if self.multipart_aborted:
+        if self.multipart_aborted is None:
+            text += "; abandoned multipart uploads not checked (s3:ListBucketMultipartUploads)"
+        elif self.multipart_aborted:
             text += f"; aborted {self.multipart_aborted} abandoned multipart uploads"
         if self.temp_folders_removed:
             text += f"; removed {self.temp_folders_removed} temp part folders of dead processes"
@@ -131,14 +133,21 @@ def put_file(client: Any, bucket: str, key: str, path: Path, sha256: str, taggin
 
 def abort_stale_multipart_uploads(
     client: Any, bucket: str, prefix: str, *, idle_seconds: float = STALE_MULTIPART_SECONDS
-) -> int:
+) -> int | None:
     """Abort multipart uploads under `prefix` with no part added for `idle_seconds` (a writer
-    killed mid-part leaves one behind, billed and invisible); returns how many."""
+    killed mid-part leaves one behind, billed and invisible); returns how many, or None when
+    the credentials may not list them (the bucket's lifecycle rule is then the only clean-up)."""
     now = datetime.now(UTC)
     aborted = 0
-    for page in client.get_paginator("list_multipart_uploads").paginate(
-        Bucket=bucket, Prefix=prefix
-    ):
+    try:
+        pages = list(
+            client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=prefix)
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("AccessDenied", "403"):
+            return None
+        raise
+    for page in pages:
         for upload in page.get("Uploads", []):
             key, upload_id = upload["Key"], upload["UploadId"]
             parts = client.list_parts(Bucket=bucket, Key=key, UploadId=upload_id).get("Parts", [])
