@@ -10,16 +10,33 @@ import os
 import subprocess
 
 import dagster as dg
+import pytest
 
-from adu_pipeline.lib.resources import CREDENTIALS
+from adu_pipeline.lib.resources import CREDENTIAL_FIELDS, CREDENTIALS, resources_for
 from adu_pipeline.local.demo import dagster_home
 from adu_pipeline.local.sample_data import write_sample_export
+from adu_pipeline.settings import load_settings
 from adu_pipeline.staging.landing import landing_name
 from adu_pipeline_tests.pipeline.conftest import recent_day
 from adu_pipeline_tests.production.conftest import REPO
 from adu_pipeline_tests.production.secrets_scan import scan_home
 
 JOB = "crm_customers_export_job"
+
+
+@pytest.mark.parametrize("env", ["local", "prod"])
+def test_every_environment_gives_the_amc_resource_its_credentials_as_env_vars(env):
+    """Set or not, locally or in prod, the resource holds references: nothing to store."""
+    environ = {"ADU_ENV": env, "ADU_S3_BUCKET": "b", **{n: f"value-of-{n}" for n in CREDENTIALS}}
+    amc = resources_for(load_settings(environ), environ)["amc"]
+    fields = amc._get_non_default_public_field_values()
+    for field, name in CREDENTIAL_FIELDS.items():
+        assert fields[field] == dg.EnvVar(name) and isinstance(fields[field], dg.EnvVar)
+    if env == "local":  # locally the variables need not be set when definitions load
+        amc = resources_for(load_settings({}), {})["amc"]
+        assert amc._get_non_default_public_field_values()["client_secret"] == dg.EnvVar(
+            "ADU_AMC_CLIENT_SECRET"
+        )
 
 
 def test_a_run_on_the_local_stack_leaves_no_secret_in_the_sqlite_dagster_home(stack_project):
