@@ -213,6 +213,8 @@ class SnappyStream(io.RawIOBase):
         if header is None:
             return None
         wanted = int.from_bytes(header, "big")
+        if wanted > MAX_SNAPPY_CHUNK:
+            raise ValueError("snappy block too large")
         out = []
         produced = 0
         while produced < wanted:

@@ -7,6 +7,7 @@ Numbers are 1-based data rows (the CSV header excluded). Messages never quote a 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -38,6 +39,14 @@ def records(stream: BinaryIO, file_format: dict, where: str) -> Iterator[tuple[i
             yield from _csv_records(text, file_format.get("csvDataFormat") or {}, where)
     except UnicodeDecodeError:
         raise UploadFailed(f"{where} is not UTF-8 text.") from None
+    finally:
+        _release(text)
+
+
+def _release(text: io.TextIOWrapper) -> None:
+    """Hand the binary stream back to its owner (who closes it) instead of closing it here."""
+    with contextlib.suppress(ValueError):  # the owner closed it already
+        text.detach()
 
 
 # --- CSV ---------------------------------------------------------------------------------------
