@@ -62,8 +62,11 @@ class AmcResource(dg.ConfigurableResource):
 
 
 def resources_for(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    source = os.environ if environ is None else environ
-    return _local(settings, source) if settings.is_local else _prod(source)
+    """`s3` and `amc` for the settings' environment; `environ` (default os.environ) only decides
+    which optional variables are set, their values stay in the environment."""
+    if settings.is_local:
+        return _local(settings)
+    return _prod(os.environ if environ is None else environ)
 
 
 def _optional(source: Mapping[str, str], name: str) -> dg.EnvVar | None:
@@ -76,7 +79,7 @@ def credentials_from_env() -> dict[str, dg.EnvVar]:
     return {field: dg.EnvVar(name) for field, name in CREDENTIAL_FIELDS.items()}
 
 
-def _local(settings: Settings, source: Mapping[str, str]) -> dict[str, Any]:
+def _local(settings: Settings) -> dict[str, Any]:
     amc_url = f"http://{LOCAL_HOST}:{settings.local_amc_port}"
     return {
         "s3": S3Resource(
