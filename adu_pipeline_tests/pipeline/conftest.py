@@ -20,7 +20,7 @@ import yaml
 from adu_pipeline.emulator.config import Credentials, EmulatorConfig
 from adu_pipeline.lib import keys
 from adu_pipeline.lib.build import project_definitions
-from adu_pipeline.lib.instance import INSTANCE_SETTINGS, instance_yaml
+from adu_pipeline.lib.instance import instance_yaml
 from adu_pipeline.lib.resources import amc_client_outside_run
 from adu_pipeline.lib.status_sensors import initial_cursor
 from adu_pipeline.local.conversions import write_conversions_export
@@ -126,7 +126,8 @@ def make_pipeline(
         shutil.copy(REPO_DATA / "segments" / f"{name}.yaml", tmp_path / "segments")
     home = tmp_path / "dagster_home"
     home.mkdir()
-    instance = dg.DagsterInstance.local_temp(str(home), overrides=INSTANCE_SETTINGS)
+    (home / "dagster.yaml").write_text(instance_yaml())  # what every process of the test opens
+    instance = dg.DagsterInstance.local_temp(str(home))
     p = Pipeline(
         root=tmp_path,
         datasets=tmp_path / "datasets",

@@ -1,0 +1,130 @@
+"""Two runs at once of the same partition (a double click, a sensor and a manual run, a backfill
+over the schedule) start exactly one upload; two of the same segment create one audience.
+
+Each run is a separate process on the same Dagster instance (SQLite in DAGSTER_HOME), started
+together at a barrier, as the daemon or the UI would launch them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import dagster as dg
+import pytest
+
+from adu_pipeline.definitions import defs
+from adu_pipeline.lib import keys
+from adu_pipeline_tests.pipeline.conftest import recent_day
+from adu_pipeline_tests.pipeline.test_assets import materialize
+
+TRIALS = 3  # per test; `pytest --count`-style repeats are run by hand (see the closing notes)
+FORK = multiprocessing.get_context("fork")
+
+
+def _run_in_child(home: str, job_name: str, partition: str, barrier, results) -> None:
+    """One run in a forked process: its own instance connection, started at the barrier."""
+    instance = dg.DagsterInstance.local_temp(home)
+    try:
+        job = defs().resolve_job_def(job_name)
+        barrier.wait(timeout=60)
+        result = job.execute_in_process(
+            instance=instance, partition_key=partition, raise_on_error=False
+        )
+        results.put((partition, result.success, _failure(result)))
+    except BaseException as exc:  # the parent must hear of it, not wait for a result
+        results.put((partition, False, f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        instance.dispose()
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            return event.step_failure_data.error.message
+    return ""
+
+
+def run_twice_at_once(pipeline, job_name: str, partition: str) -> list[tuple[str, bool, str]]:
+    pipeline.instance.dispose()  # the children open their own connections
+    barrier, results = FORK.Barrier(2), FORK.Queue()
+    children = [
+        FORK.Process(
+            target=_run_in_child, args=(str(pipeline.home), job_name, partition, barrier, results)
+        )
+        for _ in range(2)
+    ]
+    for child in children:
+        child.start()
+    outcomes = [results.get(timeout=300) for _ in children]
+    for child in children:
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    return outcomes
+
+
+@pytest.fixture(autouse=True)
+def _no_fork_warnings(monkeypatch):
+    monkeypatch.setenv("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    assert os.name == "posix"
+
+
+def test_two_runs_of_one_partition_at_once_start_exactly_one_upload(pipeline):
+    for trial in range(TRIALS):
+        day = recent_day(trial + 1)
+        pipeline.write_export(day, 400, seed=trial)
+        outcomes = run_twice_at_once(pipeline, keys.export_job("crm_customers"), day.isoformat())
+        assert all(ok for _, ok, _ in outcomes), outcomes
+        with pipeline.amc_client() as client:
+            uploads = [
+                u
+                for u in client.list_uploads(dataset_id="crm_customers")
+                if f"export_date={day.isoformat()}/" in u.data_source["sourceManifestS3Key"]
+            ]
+        assert len(uploads) == 1, f"trial {trial}: {len(uploads)} uploads"
+    with pipeline.amc_client() as client:
+        assert len(client.list_uploads(dataset_id="crm_customers")) == TRIALS
+
+
+def test_two_runs_of_one_segment_at_once_create_exactly_one_audience(pipeline_factory):
+    pipeline = pipeline_factory(
+        datasets={"crm_customers": ["us"]}, segments=("loyal_customers", "gold_customers")
+    )
+    day = recent_day()
+    pipeline.write_export(day, 2500, seed=9)
+    assert materialize(
+        pipeline,
+        ["crm_customers/hashed", "crm_customers/s3_object", "crm_customers/us/amc_dataset",
+         "crm_customers/us/amc_upload"],
+        day.isoformat(),
+    ).success  # fmt: skip
+    segments = ["loyal_customers", "gold_customers", "loyal_customers"][:TRIALS]
+    pipeline.instance.add_dynamic_partitions(keys.SEGMENT_PARTITIONS, sorted(set(segments)))
+    for segment in segments:  # the third trial: a segment whose audience already exists
+        outcomes = run_twice_at_once(pipeline, keys.AUDIENCE_JOB, segment)
+        assert all(ok for _, ok, _ in outcomes), outcomes
+        with pipeline.amc_client() as client:
+            names = [a.name for a in client.list_audiences()]
+        assert sorted(set(names)) == sorted(names), names  # never twice
+    assert len(names) == 2
+
+
+def test_a_pool_that_lets_two_runs_in_is_refused_before_any_amc_call(pipeline):
+    """Exactly-once rests on the pool limit; an instance without it fails with the fix."""
+    day = recent_day()
+    pipeline.write_export(day, 300)
+    pipeline.instance.event_log_storage.set_concurrency_slots(
+        keys.amc_pool("crm_customers", "us"), 2
+    )
+    result = materialize(
+        pipeline,
+        ["crm_customers/hashed", "crm_customers/s3_object", "crm_customers/us/amc_dataset"],
+        day.isoformat(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    message = _failure(result)
+    assert "lets 2 runs write to AMC at once" in message and "default_limit: 1" in message
+    with pipeline.amc_client() as client:
+        assert client.list_datasets() == []
