@@ -114,10 +114,8 @@ def config_from_args(args: argparse.Namespace):
             seed=args.seed,
         )
     except ValueError as exc:
-        flags = re.sub(
-            r"\b([a-z]+(?:_[a-z]+)+)\b", lambda m: "--" + m[1].replace("_", "-"), str(exc)
-        )
-        raise InputError(flags) from None
+        message = FIELD_NAME.sub(lambda m: "--" + m[1].replace("_", "-"), str(exc))
+        raise InputError(message) from None
     default = EmulatorConfig()
     accounts = tuple(
         replace(a, instances=tuple(replace(i, workflows=tuple(workflows)) for i in a.instances))
