@@ -109,3 +109,33 @@ def test_stop_is_fast_with_idle_and_half_sent_connections(emulator_factory):
     for sock in (idle, half):
         sock.close()
     api.http.close()
+
+
+def test_rows_staged_before_a_crash_are_dropped_when_the_upload_resumes(
+    emulator_factory, s3_client, s3_bucket
+):
+    slow = emulator_factory.start(step_seconds=3600)
+    api = Api(slow)
+    api.create_dataset(crm_dataset())
+    s3_client.put_object(Bucket=s3_bucket, Key="crm.csv", Body=csv_bytes(customer_rows(10)))
+    upload_id = api.upload("crm_customers", upload_body(s3_bucket, key="crm.csv")).json()[
+        "uploadId"
+    ]
+    with slow.app.store.tx() as c:  # as a crash mid-ingest leaves it: IN_PROGRESS, rows staged
+        c.execute(
+            "UPDATE uploads SET status='IN_PROGRESS', next_at=0 WHERE upload_id=?", (upload_id,)
+        )
+        c.executemany(
+            "INSERT INTO staged_rows (upload_id, partition, data) VALUES (?,?,?)",
+            [(upload_id, "", '{"loyalty_tier": "stale"}')] * 7,
+        )
+    slow.stop()
+
+    resumed = emulator_factory.start(state_dir=slow.state_dir)
+    again = Api(resumed)
+    upload = again.wait_upload("crm_customers", upload_id)
+    assert upload["status"] == "SUCCESS", upload.get("message")
+    assert upload["metrics"] == {"OutputRowCount": 10}
+    stored = again.stored_rows("crm_customers")
+    assert len(stored) == 10 and all(r["loyalty_tier"] != "stale" for r in stored)
+    assert resumed.app.store.one("SELECT count(*) AS n FROM staged_rows")["n"] == 0
