@@ -3,6 +3,7 @@
 import hashlib
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from adu_pipeline.normalization import (
@@ -10,6 +11,7 @@ from adu_pipeline.normalization import (
     PiiType,
     Reason,
     canonical_country,
+    country_groups,
     hash_pii,
     normalize_countries,
     normalize_value,
@@ -201,3 +203,14 @@ def test_empty_and_large_string_columns(pii_type):
     wide = hash_pii(pa.array(["Jane", None], pa.large_string()), pii_type, "US")
     narrow = hash_pii(pa.array(["Jane", None]), pii_type, "US")
     assert wide.hashes.equals(narrow.hashes) and wide.reasons.equals(narrow.reasons)
+
+
+def test_country_groups_computed_once_give_the_same_result():
+    """transform.compute groups a batch's countries once and passes them to every column."""
+    countries = pa.array(["US", "de", None, "Germany", "XX", "uk", "MX", "US"] * 500)
+    values = pa.array(["Anna", "Jörg", "x", " ", None, "Ann", "Bo", "a" * 64] * 500)
+    groups = country_groups(pc.dictionary_encode(countries))
+    for pii_type in PiiType:
+        direct, grouped = hash_pii(values, pii_type, countries), hash_pii(values, pii_type, groups)
+        assert direct.hashes.equals(grouped.hashes) and direct.reasons.equals(grouped.reasons)
+        assert direct.passed_through == grouped.passed_through == 500
