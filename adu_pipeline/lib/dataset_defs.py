@@ -7,6 +7,7 @@ import dagster as dg
 
 from adu_pipeline.lib import keys
 from adu_pipeline.lib.amc_assets import amc_dataset_asset, upload_asset, upload_status_check
+from adu_pipeline.lib.landing_sensor import already_landed
 from adu_pipeline.lib.local_assets import hashed_asset, landing_spec, s3_object_asset
 from adu_pipeline.lib.plan import DatasetPlan
 from adu_pipeline.staging.landing import scan_landing
@@ -65,9 +66,14 @@ def daily_schedule(plan: DatasetPlan, job: Any) -> dg.ScheduleDefinition:
     )
     def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         today = context.scheduled_execution_time.date().isoformat()
-        landed = scan_landing(plan.settings.landing_dir, stem)
-        if not any(f.partition_key == today for f in landed):
+        landed = [
+            f for f in scan_landing(plan.settings.landing_dir, stem) if f.partition_key == today
+        ]
+        if not landed:
             return dg.SkipReason(f"no {stem} landing file for {today} yet")
+        if all(already_landed(context.instance, plan, f, today) for f in landed):
+            # the landing sensor recorded this very file and requested its run: not twice
+            return dg.SkipReason(f"{landed[0].path.name} was already run by landing_file_sensor")
         return dg.RunRequest(run_key=f"schedule:{plan.id}:{today}", partition_key=today)
 
     return _schedule

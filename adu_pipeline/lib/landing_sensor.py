@@ -94,7 +94,7 @@ def _fact_files(
         if key < first:
             context.log.warning(f"{plan.id}: {name} is before ADU_PARTITION_START, ignored")
             continue
-        if _already_landed(context.instance, plan, landing, key):
+        if already_landed(context.instance, plan, landing, key):
             continue  # recorded by another cursor (`adu demo`)
         found.append((landing, key))
     return found
@@ -113,7 +113,7 @@ def _dimension_file(
     if state.get("newest") == marker:
         return []
     state["newest"] = marker
-    if _already_landed(context.instance, plan, newest, None):
+    if already_landed(context.instance, plan, newest, None):
         return []
     return [(newest, None)]
 
@@ -132,7 +132,7 @@ def _landing_event(plan: DatasetPlan, landing: LandingFile, partition: str | Non
     )
 
 
-def _already_landed(
+def already_landed(
     instance: dg.DagsterInstance, plan: DatasetPlan, landing: LandingFile, partition: str | None
 ) -> bool:
     """True when the newest landing event (of this date) records this very file, unchanged."""

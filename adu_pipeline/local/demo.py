@@ -129,15 +129,6 @@ def run_demo(
         raise InputError("segment files the demo cannot use: " + "; ".join(skipped))
     summary: dict[str, Any] = {"export_date": partition}
 
-    since = steps.start(
-        f"generating synthetic exports for {partition} ({rows:,} CRM rows, "
-        f"{conversion_rows:,} offline conversions)"
-    )
-    written = write_demo_exports(settings.landing_dir, export_date, rows, conversion_rows, seed)
-    for path in written:
-        steps.detail(str(path.relative_to(settings.project_dir)))
-    steps.done(since)
-
     since = steps.start("starting the local stack (moto S3 + AMC emulator, loopback)")
     # The emulator state is the one `adu local up` / `adu dev` use, so the UI later finds the
     # demo's uploads and audiences; `adu local reset` starts from scratch.
@@ -150,6 +141,17 @@ def run_demo(
         ) from None
     try:
         steps.detail(f"S3 {stack.s3_endpoint_url}   AMC {stack.amc_url}")
+        steps.done(since)
+        # Only now that the demo can run does it touch the landing folder (its own files only).
+        since = steps.start(
+            f"generating synthetic exports for {partition} ({rows:,} CRM rows, "
+            f"{conversion_rows:,} offline conversions)"
+        )
+        written = write_demo_exports(
+            settings.landing_dir, export_date, rows, conversion_rows, seed
+        )
+        for path in written:
+            steps.detail(str(path.relative_to(settings.project_dir)))
         home = dagster_home()
         os.environ.update({**stack.env(), "DAGSTER_HOME": str(home)})
         settings = load_settings()

@@ -73,6 +73,12 @@ def test_daily_schedule_runs_the_current_date_only_when_its_file_is_there(pipeli
     pipeline.write_export(when.date(), 20)
     [request] = evaluate().run_requests
     assert request.partition_key == "2026-06-02"
+    # once the landing sensor has run that file, the schedule does not run it a second time
+    pipeline.setenv(ADU_PARTITION_START="2026-06-01")
+    landed = pipeline.driver().tick("landing_file_sensor")
+    assert [r.dagster_run.tags["dagster/partition"] for r in landed.runs] == ["2026-06-02"]
+    again = evaluate()
+    assert not again.run_requests and "already run by landing_file_sensor" in again.skip_message
 
 
 def test_upload_status_sensor_keeps_polling_an_unreachable_amc_within_its_budget(pipeline):
