@@ -16,6 +16,7 @@ from adu_pipeline.dataset.segments import (
     load_segment,
     segment_files,
 )
+from adu_pipeline.dataset.sql_check import sql_problems
 
 KIND = "project definitions"
 
@@ -72,6 +73,8 @@ class Catalog:
                     f"sql: reads {dataset_id}, which is not uploaded to instance {instance_key} "
                     f"(it goes to {', '.join(self.dataset_instances(dataset_id))})"
                 )
+        if read and not problems:
+            problems += sql_problems(segment.sql, {d: self.datasets[d] for d in read})
         return problems
 
     def _known(self) -> str:

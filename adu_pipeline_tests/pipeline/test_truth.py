@@ -212,3 +212,19 @@ def test_every_file_in_the_landing_folder_is_run_or_reported_with_a_reason(pipel
     (pipeline.landing / "notes.txt").write_text("hello")
     quiet = driver.tick("landing_file_sensor")
     assert "notes.txt not read" in (quiet.skip_message or "")
+
+
+def test_a_segment_whose_sql_names_a_missing_column_fails_before_amc(pipeline):
+    text = (pipeline.segments / "loyal_customers.yaml").read_text()
+    (pipeline.segments / "typo_customers.yaml").write_text(
+        text.replace("adu loyal customers", "adu typo customers").replace(
+            "WHERE user_id IS NOT NULL", "WHERE loyalty_teir = 'GOLD'"
+        )
+    )
+    outcome = pipeline.driver().tick("segment_files_sensor")
+    assert "typo_customers" not in [r.dagster_run.tags["dagster/partition"] for r in outcome.runs]
+    result = materialize(pipeline, [AUDIENCE], "typo_customers", raise_on_error=False)
+    assert not result.success
+    assert "loyalty_teir" in step_failure(result)
+    with pipeline.amc_client() as client:
+        assert [a.name for a in client.list_audiences()] == []
