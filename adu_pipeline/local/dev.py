@@ -21,7 +21,9 @@ from typing import Any
 
 from adu_pipeline.errors import AduError
 
-STOP_TIMEOUT_SECONDS = 30
+# dagster dev stops its webserver and daemon on SIGINT; waiting longer than this for the daemon's
+# threads to wind down only keeps Ctrl-C waiting (runs are separate processes of the group).
+GRACE_SECONDS = {"SIGINT": 6.0, "SIGTERM": 3.0}
 
 
 def dagster_command(ui_port: int) -> list[str]:
@@ -42,7 +44,8 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 
     It runs in its own process group, so the whole group is asked (SIGINT, as Ctrl-C would),
     then told (SIGTERM), then killed: no orphan survives whatever signal stopped `adu dev`."""
-    for signum, timeout in ((signal.SIGINT, STOP_TIMEOUT_SECONDS), (signal.SIGTERM, 10)):
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        timeout = GRACE_SECONDS[signum.name]
         _signal_group(process, signum)
         try:
             code = process.wait(timeout=timeout)
@@ -67,6 +70,8 @@ def _handler(args: argparse.Namespace) -> int:
     from adu_pipeline.settings import load_settings
 
     s3_port, amc_port = local_ports()
+    s3_port = s3_port if args.s3_port is None else args.s3_port
+    amc_port = amc_port if args.amc_port is None else args.amc_port
     home = dagster_home()
     stack = LocalStack(s3_port=s3_port, amc_port=amc_port, step_seconds=args.step_seconds).start()
     process = None
@@ -107,6 +112,8 @@ def add_parser(subparsers: Any) -> None:
         "dev", help="local stack + Dagster UI and daemon (dagster dev), stopped by Ctrl-C"
     )
     parser.add_argument("--ui-port", type=int, default=3000, help="Dagster UI port (3000)")
+    parser.add_argument("--s3-port", type=int, help="default ADU_LOCAL_S3_PORT or 9573")
+    parser.add_argument("--amc-port", type=int, help="default ADU_LOCAL_AMC_PORT or 9574")
     parser.add_argument(
         "--step-seconds", type=float, default=None, help="emulator job step (default 1 s)"
     )

@@ -180,7 +180,9 @@ def test_readme_sequence_twice_creates_nothing_the_second_time(emulator_factory,
     assert "exists: audience" in err2
     assert re.search(r"status=SUCCEEDED", out2)
 
-    cfg = config_for(server, client_id="any", client_secret="any", refresh_token="any")
+    cfg = config_for(
+        server, client_id="any", client_secret="any", refresh_token=server.refresh_token
+    )
     with AmcClient(cfg) as client:
         assert [d.dataset_id for d in client.list_datasets()] == ["crm_customers"]
         assert len(client.list_uploads(dataset_id="crm_customers")) == 1

@@ -147,11 +147,3 @@ def test_upload_request_refuses_ambiguous_sources():
         "compressionFormat": "NONE",
         "updateStrategy": "FULL_REPLACE",
     }
-
-
-def test_emulator_refuses_bzip_with_a_clear_400(client, crm, s3_bucket):
-    from adu_pipeline.amc import AmcValidationError
-
-    with pytest.raises(AmcValidationError) as info:
-        client.create_upload(crm, upload_request(s3_bucket, key="a.csv.bz2", compression="BZIP"))
-    assert "BZIP" in str(info.value)
