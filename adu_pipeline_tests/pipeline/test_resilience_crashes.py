@@ -20,6 +20,7 @@ import dagster as dg
 import pytest
 
 from adu_pipeline.lib import keys
+from adu_pipeline.staging.parts import TEMP_PREFIX
 from adu_pipeline.staging.processes import process_alive
 from adu_pipeline_tests.amc.conftest import LaggingProxy
 from adu_pipeline_tests.pipeline.conftest import REPO, recent_day
@@ -176,6 +177,11 @@ def test_a_run_killed_in_the_upload_call_holds_its_slot_until_reaped_then_no_sec
     assert only.upload_id == upload["upload_id"]
 
 
+def part_folders(p) -> list[Path]:
+    """Staging's temp part folders in the workers' TMPDIR (other tools put files there too)."""
+    return sorted(p.temp.glob(f"{TEMP_PREFIX}*"))
+
+
 def proxy_path(instance_id: str) -> str:
     return f"/amc/advertiserData/{instance_id}/uploads/{DATASET}"
 
@@ -196,7 +202,7 @@ def test_a_run_killed_during_the_s3_write_leaves_no_manifest_and_the_rerun_compl
         runs.until("the second part's PUT", gated_s3.arrived.is_set)
         pid = runs.kill_worker(killed, with_code_server=True)
         gated_s3.release()
-    assert [f.name.split("-")[2] for f in p.temp.iterdir()] == [str(pid)]
+    assert [f.name.split("-")[2] for f in part_folders(p)] == [str(pid)]
     left = [k for k in p.s3_keys() if k.startswith(prefix)]
     assert left and all(k.endswith("/part-00000.csv.gz") for k in left)  # no manifest
 
@@ -212,6 +218,6 @@ def test_a_run_killed_during_the_s3_write_leaves_no_manifest_and_the_rerun_compl
         staged = runs.materialization(rerun, keys.s3_object(DATASET))
     assert staged["parts_uploaded"] == staged["part_count"] - 1
     assert_complete(p.s3_client, p.bucket, staged["manifest_key"])
-    assert list(p.temp.iterdir()) == []  # the killed worker's part folder is gone
+    assert part_folders(p) == []  # the killed worker's part folder is gone
     with p.amc_client() as client:
         assert len(client.list_uploads(dataset_id=DATASET)) == 1
