@@ -126,9 +126,10 @@ def upload_asset(plan: DatasetPlan, instance) -> dg.AssetsDefinition:
                 raise _failure(f"AMC upload to {instance.key}", exc) from None
         upload = result.upload
         verb = "started" if result.created else "found existing"
+        where = f" for {partition_key}" if partition_key else ""
         context.log.info(
-            f"{verb} upload {upload.upload_id} ({upload.status_raw}) to {instance.key}"
-            + (f" for {partition_key}" if partition_key else "")
+            f"{verb} upload {upload.upload_id} ({upload.status_raw}) to {instance.key}{where}"
+            + (f": {result.reason}" if result.reason else "")
         )
         return dg.MaterializeResult(
             metadata={
@@ -137,6 +138,7 @@ def upload_asset(plan: DatasetPlan, instance) -> dg.AssetsDefinition:
                 "instance": instance.key,
                 "status_at_start": upload.status_raw,
                 "started": int(result.created),
+                "reason": result.reason,
                 "update_strategy": strategy,
                 "manifest_key": str(s3["manifest_key"]),
                 "s3_bucket": str(s3["s3_bucket"]),

@@ -197,10 +197,7 @@ def s3_object_asset(plan: DatasetPlan) -> dg.AssetsDefinition:
             instance_ids=instance_ids,
         )
         count = len(staged.parts)
-        context.log.info(
-            f"{count} parts ({staged.parts_uploaded} uploaded, {count - staged.parts_uploaded} "
-            f"unchanged), manifest {staged.manifest_key}"
-        )
+        context.log.info(staged.summary)
         return dg.MaterializeResult(
             metadata={
                 "s3_bucket": staged.bucket,
@@ -212,6 +209,8 @@ def s3_object_asset(plan: DatasetPlan) -> dg.AssetsDefinition:
                 "parts_uploaded": staged.parts_uploaded,
                 "parts_unchanged": count - staged.parts_uploaded,
                 "manifest_uploaded": int(staged.manifest_uploaded),
+                "multipart_aborted": staged.multipart_aborted or 0,
+                "temp_folders_removed": staged.temp_folders_removed,
                 "rows": staged.rows,
                 "bytes": staged.size_bytes,
                 "instances": " ".join(instance_ids),

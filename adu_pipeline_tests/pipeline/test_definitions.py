@@ -94,6 +94,7 @@ def test_sensors_schedules_jobs_checks_and_pools(repo):
         "segment_files_sensor",
         "amc_upload_status",
         "amc_audience_status",
+        "run_worker_reaper",
     }
     assert {s.name for s in repo.schedule_defs} == {
         "crm_customers_daily_schedule",
