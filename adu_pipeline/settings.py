@@ -37,6 +37,7 @@ class Settings:
     instances_path: Path = PACKAGE_DIR.parent / "data/instances.yaml"
     landing_dir: Path = PACKAGE_DIR.parent / "data/landing"
     output_dir: Path = PACKAGE_DIR.parent / "data/output"
+    optout_dir: Path = PACKAGE_DIR.parent / "data/optouts"
     dagster_home: Path = PACKAGE_DIR.parent / "data/.dagster"
     partition_start: str = "2026-01-01"
     schedule_cron: str = "0 6 * * *"
@@ -47,6 +48,7 @@ class Settings:
     max_part_bytes: int = 500 * 1024 * 1024
     min_identifier_share: float = 0.5
     min_projected_audience: int = 2000
+    audience_margin: int = 500  # users above AMC's 2,000 minimum a new audience must count
     expected_match_rate: float = 0.5
     local_s3_port: int = DEFAULT_S3_PORT
     local_amc_port: int = DEFAULT_AMC_PORT
@@ -67,6 +69,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "ADU_INSTANCES": ("instances_path", "path"),
     "ADU_LANDING_DIR": ("landing_dir", "path"),
     "ADU_OUTPUT_DIR": ("output_dir", "path"),
+    "ADU_OPTOUT_DIR": ("optout_dir", "path"),
     "DAGSTER_HOME": ("dagster_home", "path"),
     "ADU_PARTITION_START": ("partition_start", "date"),
     "ADU_SCHEDULE_CRON": ("schedule_cron", "str"),
@@ -77,6 +80,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "ADU_MAX_PART_MB": ("max_part_bytes", "mb"),
     "ADU_MIN_IDENTIFIER_SHARE": ("min_identifier_share", "float"),
     "ADU_MIN_PROJECTED_AUDIENCE": ("min_projected_audience", "int"),
+    "ADU_AUDIENCE_MARGIN": ("audience_margin", "int"),
     "ADU_EXPECTED_MATCH_RATE": ("expected_match_rate", "float"),
     "ADU_LOCAL_S3_PORT": ("local_s3_port", "int"),
     "ADU_LOCAL_AMC_PORT": ("local_amc_port", "int"),
@@ -112,6 +116,7 @@ def _parse(items: tuple[tuple[str, str], ...]) -> Settings:
         ("instances_path", "data/instances.yaml"),
         ("landing_dir", "data/landing"),
         ("output_dir", "data/output"),
+        ("optout_dir", "data/optouts"),
         ("dagster_home", "data/.dagster"),
     ):
         values[name] = project / field_name
@@ -129,6 +134,8 @@ def _parse(items: tuple[tuple[str, str], ...]) -> Settings:
             raise InputError(f"{_variable(name)} must be between 0 and 1")
     if len(settings.schedule_cron.split()) != 5:
         raise InputError("ADU_SCHEDULE_CRON must be a cron string of 5 fields, like '0 6 * * *'")
+    if settings.audience_margin < 0:
+        raise InputError("ADU_AUDIENCE_MARGIN must be 0 or a positive number of users")
     if settings.max_part_bytes <= 0:
         raise InputError("ADU_MAX_PART_MB must be a positive number of megabytes")
     return settings

@@ -64,3 +64,19 @@ def upload_parts(key: dg.AssetKey) -> tuple[str, str]:
     """(dataset id, instance key) of an amc_upload asset key."""
     dataset_id, instance, _ = key.path
     return dataset_id, instance
+
+
+# The privacy lifecycle (opt-outs -> user deletions; audience health)
+OPTOUTS = dg.AssetKey(["privacy", "optouts"])
+OPTOUT_JOB = "adu_optout_job"
+DELETION_CHECK = "amc_user_deletion_succeeded"
+FRESH_CHECK = "amc_audience_fresh"
+
+
+def user_deletions(instance: str) -> dg.AssetKey:
+    return dg.AssetKey(["privacy", instance, "user_deletions"])
+
+
+def deletion_pool(instance: str) -> str:
+    """One deletion run per instance at a time: two runs never send the same file twice."""
+    return f"amc.deletions.{instance}"
