@@ -100,6 +100,45 @@ def write_demo_exports(
     return list(targets.values())
 
 
+OPTOUT_PEOPLE = 50  # people of the demo's own export who ask to be forgotten
+MALFORMED_OPTOUTS = (  # (email, phone, hashed_email, country): each a counted reject
+    ("not-an-email", "", "", "US"),
+    ("", "12", "", "US"),
+    ("", "", "xyz", ""),
+    ("", "", "", ""),
+)
+
+
+def write_demo_optouts(export: Path, path: Path, people: int = OPTOUT_PEOPLE) -> int:
+    """An opt-out file of `people` rows of the export (email, phone, country; spread over the
+    file) plus a few malformed rows; returns the rows written. Synthetic data only."""
+    import csv
+
+    import pyarrow.csv as pacsv
+
+    columns = ("Email", "Phone Number", "Country/Region")
+    table = pacsv.read_csv(
+        export,
+        convert_options=pacsv.ConvertOptions(
+            include_columns=list(columns), column_types=dict.fromkeys(columns, "string")
+        ),
+    )
+    step = max(1, table.num_rows // max(people, 1))
+    chosen = table.take(list(range(0, table.num_rows, step))[:people]).to_pylist()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "phone", "hashed_email", "country"])
+        for row in chosen:
+            writer.writerow(
+                [row["Email"] or "", row["Phone Number"] or "", "", row[columns[2]] or ""]
+            )
+        writer.writerows(MALFORMED_OPTOUTS)
+    tmp.replace(path)
+    return len(chosen) + len(MALFORMED_OPTOUTS)
+
+
 def run_demo(
     rows: int = DEMO_ROWS,
     export_date: dt.date | None = None,
@@ -147,9 +186,7 @@ def run_demo(
             f"generating synthetic exports for {partition} ({rows:,} CRM rows, "
             f"{conversion_rows:,} offline conversions)"
         )
-        written = write_demo_exports(
-            settings.landing_dir, export_date, rows, conversion_rows, seed
-        )
+        written = write_demo_exports(settings.landing_dir, export_date, rows, conversion_rows, seed)
         for path in written:
             steps.detail(str(path.relative_to(settings.project_dir)))
         home = dagster_home()
