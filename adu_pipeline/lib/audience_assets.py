@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from adu_pipeline.amc import AmcApiError
+from adu_pipeline.amc.reporting import count_distinct_users
 from adu_pipeline.errors import AduError
 from adu_pipeline.lib import keys
 from adu_pipeline.lib.catalog import scan_segments
@@ -23,6 +24,27 @@ from adu_pipeline.lib.retries import AMC_RETRY_POLICY, amc_failure, status_check
 from adu_pipeline.settings import Settings
 
 segment_partitions = dg.DynamicPartitionsDefinition(name=keys.SEGMENT_PARTITIONS)
+AMC_MIN_AUDIENCE_USERS = 2000  # AMC fails a rule-based audience under this (API.md 6.2)
+
+
+def preflight_audience_size(client, key: str, body: dict, settings: Settings) -> int:
+    """Before creating an audience: the distinct users its SQL selects now (an AMC count query).
+    Below AMC's minimum plus ADU_AUDIENCE_MARGIN the step fails with the count, so no audience
+    that would FAIL is ever created."""
+    minimum = AMC_MIN_AUDIENCE_USERS + settings.audience_margin
+    try:
+        users = count_distinct_users(client, str(body["query"]), body)
+    except AmcApiError as exc:
+        raise amc_failure(f"segment {key}: preflight count", exc) from None
+    if users < minimum:
+        raise dg.Failure(
+            description=f"segment {key}: {users} distinct users, under the {minimum} a new "
+            f"audience needs ({AMC_MIN_AUDIENCE_USERS} AMC minimum + {settings.audience_margin} "
+            "ADU_AUDIENCE_MARGIN); no audience was created",
+            metadata={"preflight_users": users, "preflight_minimum": minimum},
+            allow_retries=False,
+        )
+    return users
 
 
 def audience_asset(settings: Settings, catalog, plans: list[DatasetPlan]) -> dg.AssetsDefinition:
@@ -64,6 +86,8 @@ def audience_asset(settings: Settings, catalog, plans: list[DatasetPlan]) -> dg.
         instance = catalog.instances[catalog.segment_instance_of(segment)]
         body = segment.audience_body(datetime.now(UTC))
         with amc.client(instance) as client:
+            new = client.find_audience(segment.name, advertiser_id=segment.advertiser_id) is None
+            users = preflight_audience_size(client, key, body, settings) if new else None
             try:
                 result = client.ensure_audience(body)
             except AmcApiError as exc:
@@ -82,6 +106,7 @@ def audience_asset(settings: Settings, catalog, plans: list[DatasetPlan]) -> dg.
                 "dsp_advertiser_id": segment.advertiser_id,
                 "created": int(result.action == "created"),
                 "updated": int(result.action == "updated"),
+                **({"preflight_users": users} if users is not None else {}),
             }
         )
 
