@@ -160,7 +160,7 @@ def run_demo(
 
     export_date = export_date or dt.datetime.now(dt.UTC).date()
     partition = export_date.isoformat()
-    steps = Step(6)
+    steps = Step(7)
     settings = load_settings()
     catalog = project_catalog(settings)  # a bad dataset or instances file stops us here
     skipped = scan_segments(settings, catalog).problem_lines()
@@ -262,6 +262,11 @@ def run_demo(
             )
         steps.done(since)
 
+        since = steps.start("opt-outs: list, user deletions until SUCCEEDED, export again")
+        summary["privacy"] = _privacy_step(driver, instance, project, settings, written[0])
+        steps.detail(_privacy_line(summary["privacy"]))
+        steps.done(since)
+
         since = steps.start("reading the results back from the emulator")
         amc = defs.resources["amc"]
         for figures in summary["datasets"]:
@@ -294,6 +299,83 @@ def run_demo(
         first = failed[0]
         raise AduError(f"audience '{first['name']}' {first['status']}: {first['reason']}")
     return summary
+
+
+def _privacy_step(driver: Any, instance: Any, project: Any, settings: Any, export: Path):
+    """The demo's opt-out file (people of its own export + malformed rows) through the
+    optout_file_sensor run, the deletion sensor until every request is SUCCEEDED, and the CRM
+    export run again so the upload leaves those people out. Counts only."""
+    import dagster as dg
+
+    from adu_pipeline.lib import keys
+    from adu_pipeline.lib.deletion_sensor import DELETION_SENSOR
+    from adu_pipeline.lib.metadata import latest_metadata
+    from adu_pipeline.lib.optout_assets import OPTOUT_SENSOR, receiving_instances
+    from adu_pipeline.lib.status_sensors import initial_cursor
+    from adu_pipeline.local.driver import run_failure_reason
+    from adu_pipeline.staging.landing import landing_name
+
+    date = dt.date.fromisoformat(export.name.rsplit("_", 1)[1].split(".")[0])
+    path = settings.optout_dir / landing_name("optouts", date)
+    rows = write_demo_optouts(export, path)
+    targets = receiving_instances(project.catalog, project.plans)
+    deletion_keys = [keys.user_deletions(i.key) for i in targets]
+    driver.cursors[DELETION_SENSOR] = initial_cursor(instance, deletion_keys)
+    for result in driver.tick(OPTOUT_SENSOR).runs:
+        reason = run_failure_reason(result)
+        if reason:
+            raise AduError(f"opt-out run failed: {reason}")
+    listed = latest_metadata(instance, keys.OPTOUTS, None) or {}
+    sent = [latest_metadata(instance, k, None) or {} for k in deletion_keys]
+    requests = sum(int(m.get("requests") or 0) for m in sent)
+    checks = []
+    if requests:
+        ticks = driver.until(
+            DELETION_SENSOR,
+            lambda o: sum(len(t.checks()) for t in o) >= requests,
+            timeout=SENSOR_TIMEOUT_SECONDS,
+        )
+        checks = [c for t in ticks for c in t.checks()]
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        raise AduError(f"user deletion failed: {failed[0].description}")
+    rerun = {}
+    for plan in project.plans:
+        if plan.defn.pipeline.landing != "crm_export":
+            continue
+        key = date.isoformat() if plan.partitioned else None
+        result = driver.execute(dg.RunRequest(job_name=keys.export_job(plan.id), partition_key=key))
+        reason = run_failure_reason(result)
+        if reason:
+            raise AduError(f"export run after the opt-outs failed: {reason}")
+        hashed = latest_metadata(instance, keys.hashed(plan.id), key) or {}
+        rerun[plan.id] = {
+            "rows_written": int(hashed.get("rows_written") or 0),
+            "opted_out": int(hashed.get("rejects/opted_out") or 0),
+        }
+    return {
+        "file": path.name,
+        "rows": rows,
+        "accepted": int(listed.get("rows_accepted") or 0),
+        "rejected": int(listed.get("rows_rejected") or 0),
+        "identities": int(listed.get("list_size") or 0),
+        "instances": len(targets),
+        "requests": requests,
+        "succeeded": sum(c.passed for c in checks),
+        "rerun": rerun,
+    }
+
+
+def _privacy_line(p: dict[str, Any]) -> str:
+    reruns = ", ".join(
+        f"{d}: {r['rows_written']:,} written, {r['opted_out']:,} opted out"
+        for d, r in p["rerun"].items()
+    )
+    return (
+        f"{p['file']}: {p['rows']} rows, {p['accepted']} accepted, {p['rejected']} rejected, "
+        f"{p['identities']} hashed identities; {p['requests']} deletion request(s) to "
+        f"{p['instances']} instance(s), {p['succeeded']} SUCCEEDED; again: {reruns}"
+    )
 
 
 def _dataset_figures(instance: Any, project: Any, partition: str) -> list[dict[str, Any]]:
@@ -383,6 +465,8 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
             f"    status {status}, size {audience['size']}, DSP audience id "
             f"{audience['dsp_audience_id']} (DSP advertiser {audience['advertiser_id']})",
         ]
+    if summary.get("privacy"):
+        lines.append(f"  opt-outs {_privacy_line(summary['privacy'])}")
     lines.append("  see the runs, checks and plots in the UI: adu dev")
     print("\n".join(lines), flush=True)
 
