@@ -102,7 +102,12 @@ def wsgi_app(app: Emulator) -> Callable:
         reply = dispatch(app, req)
         reply.headers.setdefault("x-amzn-RequestId", req.request_id)
         log.info("%s %s -> %s", req.method, req.path, reply.status)
-        payload = b"" if reply.body is None else json.dumps(reply.body).encode("utf-8")
+        if reply.body is None:
+            payload = b""
+        elif isinstance(reply.body, bytes):  # a file (a reporting result), sent as is
+            payload = reply.body
+        else:
+            payload = json.dumps(reply.body).encode("utf-8")
         resp = WerkzeugResponse(payload, reply.status, reply.headers)
         if reply.body is None:
             del resp.headers["Content-Type"]

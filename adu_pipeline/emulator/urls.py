@@ -7,7 +7,16 @@ from typing import NamedTuple
 
 from werkzeug.routing import Map, Rule
 
-from adu_pipeline.emulator.responses import admin, audiences, auth, datasets, emulator, uploads
+from adu_pipeline.emulator.responses import (
+    admin,
+    audiences,
+    auth,
+    datasets,
+    deletions,
+    emulator,
+    reporting,
+    uploads,
+)
 from adu_pipeline.emulator.responses.errors import Family
 
 
@@ -27,7 +36,11 @@ AUDIENCE = "/amc/audiences/query/<audience_execution_id>"
 INSTANCE = "/amc/instances/<instance_id>"
 ADVERTISERS = INSTANCE + "/advertisers"
 COLUMN = DATASET + "/columns/<column_name>"
+DELETIONS = ADU + "/userDeletionRequest"
+EXECUTIONS = "/amc/reporting/<instance_id>/workflowExecutions"
+EXECUTION = EXECUTIONS + "/<execution_id>"
 STATS_PATH = "/_emulator/stats"
+CLOCK_PATH = "/_emulator/clock"
 
 _ROUTES: tuple[tuple[str, str, Callable, Family, str], ...] = (
     ("POST", "/auth/o2/token", auth.token, Family.OAUTH, "lwa.token"),
@@ -52,9 +65,34 @@ _ROUTES: tuple[tuple[str, str, Callable, Family, str], ...] = (
     ("GET", AUDIENCE, audiences.get, Family.AUDIENCE, "audience.get"),
     ("PUT", AUDIENCE, audiences.update, Family.AUDIENCE, "audience.update"),
     ("DELETE", AUDIENCE, audiences.delete, Family.AUDIENCE, "audience.delete"),
+    ("POST", DELETIONS, deletions.create, Family.ADU, "adu.deletion.create"),
+    ("POST", DELETIONS + "/list", deletions.list_, Family.ADU, "adu.deletion.list"),
+    ("GET", DELETIONS + "/<request_id>", deletions.get, Family.ADU, "adu.deletion.get"),
+    ("POST", EXECUTIONS, reporting.create, Family.ADU, "reporting.execution.create"),
+    ("GET", EXECUTION, reporting.get, Family.ADU, "reporting.execution.get"),
+    ("GET", EXECUTION + "/downloadUrls", reporting.download_urls, Family.ADU, "reporting.urls"),
     ("GET", STATS_PATH, emulator.stats, Family.ADU, "emulator.stats"),
+    ("GET", CLOCK_PATH, emulator.clock, Family.ADU, "emulator.clock"),
+    ("POST", CLOCK_PATH, emulator.clock, Family.ADU, "emulator.clock"),
+    (
+        "POST",
+        "/_emulator/audiences/<audience_execution_id>/lineItem",
+        emulator.line_item,
+        Family.ADU,
+        "emulator.line_item",
+    ),
+    (
+        "GET",
+        "/_emulator/results/<execution_id>.csv",
+        emulator.result,
+        Family.ADU,
+        "emulator.result",
+    ),
 )
-NOT_API = {"lwa.token", "lwa.authorize", "emulator.stats"}
+# LwA and the emulator's own routes: never throttled, delayed or faulted
+NOT_API = {"lwa.token", "lwa.authorize"} | {
+    key for *_, key in _ROUTES if key.startswith("emulator.")
+}
 
 # strict_slashes=False: a trailing slash is accepted, never redirected.
 URL_MAP = Map(

@@ -9,6 +9,8 @@ SQL returns. DuckDB runs with external access disabled, so SQL cannot read files
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -37,13 +39,52 @@ DATA_ERRORS = (
 
 
 class AudienceFailed(Exception):
-    """The audience ends FAILED with this statusReason."""
+    """The audience (or reporting execution) ends FAILED with this statusReason."""
 
 
 def audience_size(
     store: Store, instance_id: str, query: str, window: tuple[datetime, datetime], min_users: int
 ) -> int:
     """Distinct user ids the SQL selects; AudienceFailed when invalid or below `min_users`."""
+    with _connection(store, instance_id, query, window) as (con, sql):
+        try:
+            count = _run(con, f'SELECT count(DISTINCT "user_id") FROM ({sql}) AS audience')
+        except duckdb.BinderException as exc:
+            if "user_id" in str(exc):
+                raise AudienceFailed("The audience query must select the user_id column.") from None
+            raise AudienceFailed(f"Invalid SQL query: {_first_line(exc)}") from None
+    size = int(count[0][0]) if count else 0
+    if size < min_users:
+        raise AudienceFailed(
+            f"The audience has {size} matched user_ids; at least {min_users:,} are required."
+        )
+    return size
+
+
+def query_result(
+    store: Store, instance_id: str, query: str, window: tuple[datetime, datetime], max_rows: int
+) -> tuple[list[str], list[tuple]]:
+    """(column names, rows) of a reporting query over the same tables audiences see; as in
+    AMC, `user_id` may be aggregated (count(DISTINCT user_id)) but never output."""
+    with _connection(store, instance_id, query, window) as (con, sql):
+        try:
+            cursor = con.execute(sql)
+            names = [d[0] for d in cursor.description or ()]
+            if any(n.lower() == "user_id" for n in names):
+                raise AudienceFailed("user_id cannot be output; aggregate it instead.")
+            rows = cursor.fetchmany(max_rows + 1)
+        except duckdb.Error as exc:
+            raise _failed(exc) from None
+    if len(rows) > max_rows:
+        raise AudienceFailed(f"The query returned more than {max_rows:,} rows.")
+    return names, rows
+
+
+@contextmanager
+def _connection(
+    store: Store, instance_id: str, query: str, window: tuple[datetime, datetime]
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+    """A locked-down DuckDB connection with the datasets the SQL names registered as tables."""
     sql = query.strip().rstrip(";").strip()
     names = table_names(sql)
     datasets = {d["dataSetId"]: d for d in store.list_datasets(instance_id)}
@@ -56,28 +97,26 @@ def audience_size(
             con.register(name, _table(store, instance_id, datasets[name], window))
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
-        try:
-            count = con.execute(
-                f'SELECT count(DISTINCT "user_id") FROM ({sql}) AS audience'
-            ).fetchone()
-        except duckdb.BinderException as exc:
-            if "user_id" in str(exc):
-                raise AudienceFailed("The audience query must select the user_id column.") from None
-            raise AudienceFailed(f"Invalid SQL query: {_first_line(exc)}") from None
-        except DATA_ERRORS as exc:  # DuckDB quotes the offending value: name only the kind
-            raise AudienceFailed(
-                f"The audience query failed on the data ({type(exc).__name__})."
-            ) from None
-        except duckdb.Error as exc:
-            raise AudienceFailed(f"Invalid SQL query: {_first_line(exc)}") from None
+        yield con, sql
     finally:
         con.close()
-    size = int(count[0]) if count else 0
-    if size < min_users:
-        raise AudienceFailed(
-            f"The audience has {size} matched user_ids; at least {min_users:,} are required."
-        )
-    return size
+
+
+def _run(con: duckdb.DuckDBPyConnection, statement: str) -> list[tuple]:
+    """Run one statement; data errors and bad SQL become AudienceFailed (binder errors are the
+    caller's to name)."""
+    try:
+        return con.execute(statement).fetchall()
+    except duckdb.BinderException:
+        raise
+    except duckdb.Error as exc:
+        raise _failed(exc) from None
+
+
+def _failed(exc: duckdb.Error) -> AudienceFailed:
+    if isinstance(exc, DATA_ERRORS):  # DuckDB quotes the offending value: name only the kind
+        return AudienceFailed(f"The query failed on the data ({type(exc).__name__}).")
+    return AudienceFailed(f"Invalid SQL query: {_first_line(exc)}")
 
 
 def table_names(sql: str) -> set[str]:

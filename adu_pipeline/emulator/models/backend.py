@@ -13,6 +13,7 @@ from pathlib import Path
 
 from adu_pipeline.emulator.config import EmulatorConfig
 from adu_pipeline.emulator.exceptions import ApiError
+from adu_pipeline.emulator.models import lifecycle
 from adu_pipeline.emulator.models.hostile import Hostility
 from adu_pipeline.emulator.models.state import Store
 
@@ -49,11 +50,57 @@ class Emulator:
         self.hostility = Hostility(config.hostile, time.monotonic)
 
     def now(self) -> float:
-        return self.config.timing.clock()
+        """AMC's time: the configured clock plus what `advance_clock` added (kept in SQLite)."""
+        return self.config.timing.clock() + self.clock_offset()
+
+    def clock_offset(self) -> float:
+        row = self.store.one("SELECT offset_seconds FROM emulator_clock WHERE id=1")
+        return row["offset_seconds"] if row else 0.0
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move AMC's time forward (jobs, refreshes, deactivation, timestamps); returns the new
+        now. Access tokens keep the configured clock, so a test can jump 31 days and carry on."""
+        if not seconds >= 0:
+            raise ApiError(400, "advanceSeconds must be zero or more.")
+        with self.store.tx() as c:
+            c.execute(
+                "INSERT INTO emulator_clock (id, offset_seconds) VALUES (1, ?) ON CONFLICT (id)"
+                " DO UPDATE SET offset_seconds = offset_seconds + excluded.offset_seconds",
+                (seconds,),
+            )
+        self.wakeup.set()
+        return self.now()
+
+    def set_line_item(self, audience_execution_id: str, attached: bool):
+        """Mark an audience attached to a DSP line item (or not) and reschedule its next refresh
+        from its last one; None for an unknown audience."""
+        with self.store.tx() as c:
+            row = self.store.get_audience(audience_execution_id)
+            if row is None:
+                return None
+            c.execute(
+                "UPDATE audiences SET line_item=? WHERE audience_execution_id=?",
+                (int(attached), audience_execution_id),
+            )
+            row = self.store.get_audience(audience_execution_id)
+            if row["status"] == "SUCCEEDED" and row["last_refreshed_time"] is not None:
+                c.execute(
+                    "UPDATE audiences SET refresh_at=? WHERE audience_execution_id=?",
+                    (
+                        lifecycle.next_event_for(row, row["last_refreshed_time"]),
+                        audience_execution_id,
+                    ),
+                )
+        self.wakeup.set()
+        return self.store.get_audience(audience_execution_id)
 
     def stats(self) -> dict:
-        """Counters since start (GET /_emulator/stats): requests, 429s, injected faults."""
-        return self.hostility.stats()
+        """Counters since start (GET /_emulator/stats): requests, 429s, injected faults, rows
+        removed by user deletion requests."""
+        stats = self.hostility.stats()
+        row = self.store.one("SELECT coalesce(sum(rows_removed), 0) AS n FROM user_deletions")
+        stats["deletedRows"] = row["n"] if row else 0
+        return stats
 
     # --- authentication ---------------------------------------------------------------------
 
@@ -63,7 +110,7 @@ class Emulator:
         with self.store.tx() as c:
             c.execute(
                 "INSERT INTO access_tokens (access_token, client_id, expires_at) VALUES (?,?,?)",
-                (token, client_id, self.now() + ttl),
+                (token, client_id, self.config.timing.clock() + ttl),
             )
         return token, ttl
 
@@ -74,6 +121,6 @@ class Emulator:
         )
         if row is None:
             raise ApiError(401, "The access token is not valid.")
-        if row["expires_at"] <= self.now():
+        if row["expires_at"] <= self.config.timing.clock():
             raise ApiError(401, "The access token has expired.")
         return row["client_id"]

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from adu_pipeline.emulator.config import EmulatorConfig
 from adu_pipeline.emulator.models import rules
@@ -21,7 +21,15 @@ from adu_pipeline.emulator.models.matching import IdentityColumns, resolve
 from adu_pipeline.emulator.models.records import records
 from adu_pipeline.emulator.models.s3io import UploadFailed, check_access, list_objects, s3_client
 
-__all__ = ["RowChecker", "UploadFailed", "convert", "ingest", "s3_client"]
+__all__ = [
+    "CheckedRow",
+    "RowChecker",
+    "UploadFailed",
+    "convert",
+    "identity_key",
+    "ingest",
+    "s3_client",
+]
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
@@ -31,10 +39,29 @@ SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 INT_RANGE = {"INTEGER": (-(2**31), 2**31 - 1), "LONG": (-(2**63), 2**63 - 1)}
 
 
+class CheckedRow(NamedTuple):
+    """A row as stored: its partition, its values (identifiers dropped) and, apart, the
+    identifiers as `identity_key`s, kept only so a user deletion request can find the row."""
+
+    partition: str
+    row: dict
+    identities: list[str]
+
+
+def identity_key(identity_type: str, value: str) -> str:
+    """The one spelling of an identifier a deletion matches on: `EMAIL|<sha256>`, `MAID|<id>`.
+
+    HashedPiiType and ExternalIdentityType names never collide; hashes and MAIDs are compared
+    lowercase (MAIDs are case-insensitive UUIDs), other external ids as sent."""
+    if identity_type == "MAID" or SHA256_HEX.match(value.lower()):
+        value = value.lower()
+    return f"{identity_type}|{value}"
+
+
 def ingest(
     config: EmulatorConfig, s3, dataset: dict, request: dict, instance_id: str
-) -> Iterator[tuple[str, dict]]:
-    """Read and check every object of the upload; yield (partition, stored row) one by one."""
+) -> Iterator[CheckedRow]:
+    """Read and check every object of the upload; yield the stored rows one by one."""
     objects = list_objects(s3, request["dataSource"])
     if not objects:
         raise UploadFailed("No objects found for the data source.")
@@ -75,6 +102,11 @@ class RowChecker:
         self.columns = [c for c in columns if c["name"] not in self.reserved]
         self.by_name = {c["name"]: c for c in self.columns}
         self.identity_names = [c["name"] for c in self.columns if rules.is_identity(c)]
+        self.identity_types = {
+            c["name"]: rules.hashed_pii_type(c) or c["externalUserIdType"]["externalIdentity"]
+            for c in self.columns
+            if rules.is_identity(c)
+        }
         self.identity = IdentityColumns.of(self.columns)
         self.country_col = next((c["name"] for c in self.columns if c.get("isCountryCode")), None)
         self.default_country = upload_country or dataset.get("countryCode")
@@ -84,7 +116,7 @@ class RowChecker:
         self.matched = 0
         self.echo_unknown_names = True
 
-    def check(self, record: dict, where: str) -> tuple[str, dict]:
+    def check(self, record: dict, where: str) -> CheckedRow:
         for name in record:
             if name in self.reserved:
                 raise UploadFailed(
@@ -110,9 +142,14 @@ class RowChecker:
             if self.user_type_col:
                 row[self.user_type_col] = user_type
             self.matched += user_id is not None
+        identities = [
+            identity_key(self.identity_types[name], row[name])
+            for name in self.identity_names
+            if row[name]
+        ]
         for name in self.identity_names:
             row[name] = None  # AMC keeps only the resolved user id, never the identifiers
-        return self.partition(row), row
+        return CheckedRow(self.partition(row), row, identities)
 
     def partition(self, row: dict) -> str:
         if not self.event_col:

@@ -1,9 +1,11 @@
-"""The background worker that moves uploads and audiences through their states.
+"""The background worker that moves uploads, audiences, deletions and executions along.
 
 Uploads: SUBMITTED -> IN_PROGRESS -> SUCCESS | FAILED; audiences: PENDING -> RUNNING ->
-SUCCEEDED | FAILED. Each transition waits `timing.step_seconds` after the previous one. The job
-state lives in SQLite (`next_at` = when the next transition is due), so a restarted emulator
-resumes every unfinished job; a finished job's rows and status are committed in one transaction.
+SUCCEEDED | FAILED, then refreshed on their schedule or DEACTIVATED (`lifecycle`); user deletion
+requests: PENDING -> SUCCEEDED (the matched rows removed); reporting executions: PENDING ->
+RUNNING -> SUCCEEDED | FAILED. Each transition waits `timing.step_seconds` after the previous
+one. The job state lives in SQLite (`next_at` = when the next transition is due), so a restarted
+emulator resumes every unfinished job; a finished job's rows and status commit in one transaction.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import sqlite3
 import threading
 import traceback
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from adu_pipeline.emulator.models.audience_sql import AudienceFailed, audience_size
+from adu_pipeline.emulator.models import lifecycle
+from adu_pipeline.emulator.models.audience_sql import AudienceFailed, audience_size, query_result
 from adu_pipeline.emulator.models.backend import Emulator
 from adu_pipeline.emulator.models.ingest import UploadFailed, ingest, s3_client
+from adu_pipeline.emulator.models.reporting import MAX_RESULT_ROWS, to_csv
+from adu_pipeline.emulator.models.user_deletion import remove_rows
 
 log = logging.getLogger("adu_pipeline.emulator.jobs")
 MAX_IDLE_SECONDS = 1.0
@@ -86,13 +91,40 @@ class Worker(threading.Thread):
         if audience is not None:
             self._advance_audience(audience)
             return True
+        deletion = store.one(
+            "SELECT * FROM user_deletions WHERE status='PENDING' AND next_at <= ?"
+            " ORDER BY next_at LIMIT 1",
+            (now,),
+        )
+        if deletion is not None:
+            self._run_deletion(deletion)
+            return True
+        execution = store.one(
+            "SELECT * FROM workflow_executions WHERE status IN ('PENDING','RUNNING')"
+            " AND next_at <= ? ORDER BY next_at LIMIT 1",
+            (now,),
+        )
+        if execution is not None:
+            self._advance_execution(execution)
+            return True
+        due = store.one(
+            "SELECT * FROM audiences WHERE status='SUCCEEDED' AND refresh_at <= ?"
+            " ORDER BY refresh_at LIMIT 1",
+            (now,),
+        )
+        if due is not None:
+            self._refresh_audience(due)
+            return True
         return False
 
     def _idle_seconds(self) -> float:
         due = self.app.store.one(
             "SELECT min(n) AS n FROM (SELECT min(next_at) AS n FROM uploads"
             " WHERE status IN ('SUBMITTED','IN_PROGRESS') UNION ALL SELECT min(next_at)"
-            " FROM audiences WHERE status IN ('PENDING','RUNNING'))"
+            " FROM audiences WHERE status IN ('PENDING','RUNNING') UNION ALL SELECT"
+            " min(next_at) FROM user_deletions WHERE status='PENDING' UNION ALL SELECT"
+            " min(next_at) FROM workflow_executions WHERE status IN ('PENDING','RUNNING')"
+            " UNION ALL SELECT min(refresh_at) FROM audiences WHERE status='SUCCEEDED')"
         )
         if due is None or due["n"] is None:
             return MAX_IDLE_SECONDS
@@ -140,9 +172,10 @@ class Worker(threading.Thread):
             self._s3 = s3_client(app.config, app.s3_endpoint_url)
         request = json.loads(row["request"])
         self._clear_staged(upload_id)  # a restarted job begins again
-        batch: list[tuple[str, str, str]] = []
-        for partition, stored in ingest(app.config, self._s3, dataset, request, row["instance_id"]):
-            batch.append((upload_id, partition, json.dumps(stored)))
+        batch: list[tuple[str, str, str, str]] = []
+        for checked in ingest(app.config, self._s3, dataset, request, row["instance_id"]):
+            ids = json.dumps(checked.identities)
+            batch.append((upload_id, checked.partition, json.dumps(checked.row), ids))
             if len(batch) >= STAGE_BATCH_ROWS:
                 self._stage(batch)
                 batch = []
@@ -151,11 +184,13 @@ class Worker(threading.Thread):
         self._stage(batch)
         return self._commit_upload(row, request["updateStrategy"])
 
-    def _stage(self, batch: list[tuple[str, str, str]]) -> None:
+    def _stage(self, batch: list[tuple[str, str, str, str]]) -> None:
         if batch:
             with self.app.store.tx() as c:
                 c.executemany(
-                    "INSERT INTO staged_rows (upload_id, partition, data) VALUES (?,?,?)", batch
+                    "INSERT INTO staged_rows (upload_id, partition, data, identities)"
+                    " VALUES (?,?,?,?)",
+                    batch,
                 )
 
     def _clear_staged(self, upload_id: str) -> None:
@@ -189,8 +224,10 @@ class Worker(threading.Thread):
                 "SELECT count(*) FROM staged_rows WHERE upload_id=?", (upload_id,)
             ).fetchone()[0]
             c.execute(
-                "INSERT INTO rows (instance_id, data_set_id, partition, upload_id, data)"
-                " SELECT ?, ?, partition, upload_id, data FROM staged_rows WHERE upload_id=?"
+                "INSERT INTO rows"
+                " (instance_id, data_set_id, partition, upload_id, data, identities)"
+                " SELECT ?, ?, partition, upload_id, data, identities FROM staged_rows"
+                " WHERE upload_id=?"
                 " ORDER BY id",
                 (instance_id, data_set_id, upload_id),
             )
@@ -226,7 +263,7 @@ class Worker(threading.Thread):
                 forced = INJECTED_AUDIENCE_FAILURE
             if forced:
                 raise AudienceFailed(forced)
-            window = (_moment(spec["timeWindowStart"]), _moment(spec["timeWindowEnd"]))
+            window = _window(spec, now, now)  # the window as given; it slides at refreshes
             size = audience_size(
                 app.store, row["instance_id"], spec["query"], window, app.config.audience_min_users
             )
@@ -247,11 +284,13 @@ class Worker(threading.Thread):
         dsp: tuple[str, str] | None,
     ) -> None:
         now = self.app.now()
+        row = self.app.store.get_audience(audience_id)
+        refresh_at = lifecycle.next_event_for(row, now) if dsp and row is not None else None
         with self.app.store.tx() as c:
             c.execute(
                 "UPDATE audiences SET status=?, status_reason=?, audience_count=?,"
                 " dsp_audience_id=?, dsp_canonical_id=?, last_refreshed_time=?, updated_at=?,"
-                " next_at=NULL WHERE audience_execution_id=?",
+                " next_at=NULL, refresh_at=? WHERE audience_execution_id=?",
                 (
                     status,
                     reason,
@@ -260,13 +299,108 @@ class Worker(threading.Thread):
                     dsp[1] if dsp else None,
                     now if dsp else None,
                     now,
+                    refresh_at,
                     audience_id,
                 ),
             )
 
+    def _refresh_audience(self, row: sqlite3.Row) -> None:
+        """A SUCCEEDED audience's scheduled event: recompute its size from the rows stored now
+        (user deletions show), or deactivate it (refreshRateDays 0 after 30 days). A refresh
+        that cannot run keeps the last size and says why in statusReason."""
+        app, now = self.app, self.app.now()
+        audience_id = row["audience_execution_id"]
+        spec = json.loads(row["body"])
+        if spec.get("refreshRateDays") == 0:
+            with app.store.tx() as c:
+                c.execute(
+                    "UPDATE audiences SET status='DEACTIVATED', status_reason=?, updated_at=?,"
+                    " refresh_at=NULL WHERE audience_execution_id=?",
+                    (lifecycle.DEACTIVATED_REASON, now, audience_id),
+                )
+            return
+        count, reason = row["audience_count"], None
+        try:
+            count = audience_size(
+                app.store,
+                row["instance_id"],
+                spec["query"],
+                _window(spec, row["create_time"], now),
+                0,
+            )
+        except AudienceFailed as exc:
+            reason = f"The last refresh failed: {exc}"
+        except Exception as exc:
+            log.error("audience %s refresh error: %s", audience_id, where_failed(exc))
+            reason = "The last refresh failed: internal error."
+        refreshed = now if reason is None else row["last_refreshed_time"]
+        with app.store.tx() as c:
+            c.execute(
+                "UPDATE audiences SET audience_count=?, status_reason=?, last_refreshed_time=?,"
+                " updated_at=?, refresh_at=? WHERE audience_execution_id=?",
+                (count, reason, refreshed, now, lifecycle.next_event_for(row, now), audience_id),
+            )
+
+    # --- user deletion requests -------------------------------------------------------------
+
+    def _run_deletion(self, row: sqlite3.Row) -> None:
+        """Remove every stored row of the instance that holds one of the identities, and mark
+        the request SUCCEEDED with the count, in one transaction."""
+        app, now = self.app, self.app.now()
+        with app.store.tx() as c:
+            removed = remove_rows(c, row["instance_id"], json.loads(row["identities"]))
+            c.execute(
+                "UPDATE user_deletions SET status='SUCCEEDED', rows_removed=?, updated_at=?,"
+                " next_at=NULL WHERE request_id=?",
+                (removed, now, row["request_id"]),
+            )
+        log.info("user deletion %s SUCCEEDED: %d rows removed", row["request_id"], removed)
+
+    # --- reporting executions ---------------------------------------------------------------
+
+    def _advance_execution(self, row: sqlite3.Row) -> None:
+        app, now = self.app, self.app.now()
+        execution_id = row["execution_id"]
+        if row["status"] == "PENDING":
+            with app.store.tx() as c:
+                c.execute(
+                    "UPDATE workflow_executions SET status='RUNNING', updated_at=?, next_at=?"
+                    " WHERE execution_id=?",
+                    (now, now + app.config.timing.step_seconds, execution_id),
+                )
+            return
+        request = json.loads(row["request"])
+        status, reason, result = "SUCCEEDED", None, None
+        try:
+            window = (_moment(request["timeWindowStart"]), _moment(request["timeWindowEnd"]))
+            names, rows = query_result(
+                app.store, row["instance_id"], request["sqlQuery"], window, MAX_RESULT_ROWS
+            )
+            result = to_csv(names, rows)
+        except AudienceFailed as exc:
+            status, reason = "FAILED", str(exc)
+        except Exception as exc:
+            log.error("execution %s error: %s", execution_id, where_failed(exc))
+            status, reason = "FAILED", "Internal error while running."
+        with app.store.tx() as c:
+            c.execute(
+                "UPDATE workflow_executions SET status=?, status_reason=?, result=?,"
+                " updated_at=?, next_at=NULL WHERE execution_id=?",
+                (status, reason, result, now, execution_id),
+            )
+
 
 def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _window(spec: dict, created: float, now: float) -> tuple[datetime, datetime]:
+    """The audience's time window, slid forward since creation when it is relative."""
+    shift = timedelta(
+        seconds=lifecycle.window_shift(created, now, bool(spec.get("timeWindowRelative")))
+    )
+    return _moment(spec["timeWindowStart"]) + shift, _moment(spec["timeWindowEnd"]) + shift
 
 
 def _dsp_ids(audience_id: str) -> tuple[str, str]:

@@ -1,7 +1,9 @@
 """Persistent emulator state: one SQLite file under the state dir.
 
 Everything AMC would remember lives here (issued tokens, datasets, uploads, the ingested rows after
-identity matching, audiences; `staged_rows` holds a running upload's rows until it commits), so
+identity matching (with their identifiers in a separate column, for user deletion only),
+audiences, user deletion requests, reporting executions, the clock offset;
+`staged_rows` holds a running upload's rows until it commits), so
 a restarted emulator picks up exactly where it stopped, including jobs that were still running.
 One connection guarded by a lock: the emulator is small and SQLite serialises writers anyway.
 """
@@ -48,7 +50,30 @@ CREATE TABLE IF NOT EXISTS audiences (
     audience_count INTEGER, dsp_audience_id TEXT, dsp_canonical_id TEXT,
     create_time REAL NOT NULL, last_refreshed_time REAL, updated_at REAL NOT NULL, next_at REAL);
 CREATE INDEX IF NOT EXISTS audiences_by_status ON audiences (status, next_at);
+CREATE TABLE IF NOT EXISTS user_deletions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE,
+    instance_id TEXT NOT NULL, identities TEXT NOT NULL, identity_count INTEGER NOT NULL,
+    status TEXT NOT NULL, rows_removed INTEGER, created_at REAL NOT NULL,
+    updated_at REAL NOT NULL, next_at REAL);
+CREATE INDEX IF NOT EXISTS user_deletions_by_status ON user_deletions (status, next_at);
+CREATE TABLE IF NOT EXISTS workflow_executions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, execution_id TEXT NOT NULL UNIQUE,
+    instance_id TEXT NOT NULL, request TEXT NOT NULL, status TEXT NOT NULL, status_reason TEXT,
+    result TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL, next_at REAL);
+CREATE INDEX IF NOT EXISTS executions_by_status ON workflow_executions (status, next_at);
+CREATE TABLE IF NOT EXISTS emulator_clock (
+    id INTEGER PRIMARY KEY CHECK (id = 1), offset_seconds REAL NOT NULL);
 """
+
+# Columns added after the first release: (table, column, declaration), added to older state files.
+MIGRATIONS = (
+    # the row's hashed PII / external ids as `TYPE|value` (JSON list), only for user deletion
+    ("rows", "identities", "TEXT"),
+    ("staged_rows", "identities", "TEXT"),
+    # audience lifecycle: attached to a DSP line item (emulator-only flag), next refresh due
+    ("audiences", "line_item", "INTEGER NOT NULL DEFAULT 0"),
+    ("audiences", "refresh_at", "REAL"),
+)
 
 DB_FILE = "amc-emulator.sqlite3"
 
@@ -65,6 +90,13 @@ class Store:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        for table, column, declaration in MIGRATIONS:
+            have = {r["name"] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def close(self) -> None:
         with self._lock:

@@ -20,6 +20,7 @@ V1 = "application/vnd.amcquerybasedaudience.v1+json"
 V11 = "application/vnd.amcquerybasedaudience.v1.1+json"
 V12 = "application/vnd.amcquerybasedaudience.v1.2+json"
 READ_MEDIA = (V12, V11, V1)
+DELETABLE = ("FAILED", "SUCCEEDED", "DEACTIVATED")
 STARTED = "Successfully started the simple audience creation workflow!"
 FIELDS = (
     "advertiserId",
@@ -120,7 +121,7 @@ def update(app: Emulator, req: Request, audience_execution_id: str) -> Response:
 def delete(app: Emulator, req: Request, audience_execution_id: str) -> Response:
     instance = access.audience_instance(app, req)
     row = _require(app, instance.instance_id, audience_execution_id)
-    if row["status"] not in ("FAILED", "SUCCEEDED"):
+    if row["status"] not in DELETABLE:
         raise ApiError(400, f"Deletion is not allowed for an audience that is {row['status']}.")
     with app.store.tx() as c:
         c.execute("DELETE FROM audiences WHERE audience_execution_id=?", (audience_execution_id,))
@@ -140,7 +141,7 @@ def metadata(row: sqlite3.Row) -> dict:
             "audienceCount": row["audience_count"] or 0,
             "audienceType": "RULE_BASED",
             "advertiserType": "DISPLAY",
-            "deletable": row["status"] in ("FAILED", "SUCCEEDED"),
+            "deletable": row["status"] in DELETABLE,
             "no3pTrackers": True,
         }
     )

@@ -56,10 +56,23 @@ def _validator(doc: str, operation_id: str) -> jsonschema.protocols.Validator:
 
 def validate_body(doc: str, operation_id: str, body: Any) -> None:
     """Raise ApiError(400) naming every schema violation of `body`."""
+    _check(_validator(doc, operation_id), operation_id, body)
+
+
+@cache
+def _local_validator(schema_json: str) -> jsonschema.protocols.Validator:
+    return jsonschema.Draft4Validator(json.loads(schema_json), format_checker=FORMAT_CHECKER)
+
+
+def validate_local(schema: dict, operation_id: str, body: Any) -> None:
+    """As `validate_body`, for an operation no shipped OpenAPI document describes (reporting
+    executions, the emulator's own routes): the schema lives beside its handler."""
+    _check(_local_validator(json.dumps(schema, sort_keys=True)), operation_id, body)
+
+
+def _check(validator: jsonschema.protocols.Validator, operation_id: str, body: Any) -> None:
     try:
-        errors = sorted(
-            _validator(doc, operation_id).iter_errors(body), key=lambda e: [str(p) for p in e.path]
-        )
+        errors = sorted(validator.iter_errors(body), key=lambda e: [str(p) for p in e.path])
     except RecursionError:
         raise ApiError(400, "The request body is nested too deeply.") from None
     if not errors:
