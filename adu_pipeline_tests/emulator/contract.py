@@ -76,6 +76,7 @@ AUDIENCE_FIELDS = (
 )
 INSTANCE_FIELDS = ("instanceId", "instanceName", "apiEndpoint", "dataUploadAwsAccountId")
 # operationId -> (container key or None, is a list, fields a client reads)
+DELETION_FIELDS = ("userDeletionRequestId", "status", "identityCount", "creationDateTime")
 CLIENT_FIELDS = {
     "CreateDataSet": (None, False, ("dataSetId", "instanceId")),
     "ListDataSets": ("dataSets", True, DATASET_FIELDS),
@@ -100,6 +101,9 @@ CLIENT_FIELDS = {
     "listInstances": ("instances", True, INSTANCE_FIELDS),
     "getInstance": ("instance", False, INSTANCE_FIELDS),
     "getInstanceAdvertisers": ("advertisers", True, ("id", "name", "type")),
+    "CreateUserDeletionRequest": (None, False, ("userDeletionRequestId",)),
+    "GetUserDeletionRequest": ("identityDeletion", False, DELETION_FIELDS),
+    "ListUserDeletionRequests": ("userDeletions", True, DELETION_FIELDS),
 }
 
 
