@@ -1,6 +1,7 @@
 """PHONE over Arrow columns: E.164 digits without '+', from phonenumbers' own metadata.
 
-phonenumbers.parse + is_possible_number (the reference, reference.phone) handle ~40k numbers/s.
+phonenumbers.parse + is_possible_number or is_valid_number (the reference, reference.phone; the
+row country decides which, reference.PHONE_KEEPS_POSSIBLE) handle ~40k numbers/s.
 This module applies the same steps to whole columns for the common shape of input (digits,
 spaces, dashes, dots, slashes, parentheses, one leading '+') whose calling code belongs to a
 supported country (1, 44, 49, 33, 39, 34, 91, 81):
@@ -11,7 +12,10 @@ supported country (1, 44, 49, 33, 39, 34, 91, 81):
 2. the national prefix (0, 1, ...) is stripped by the region's rule unless that would make a
    viable number unviable or too short;
 3. possible = the national number's length is one of the general lengths (or local-only
-   lengths) of the calling code's main region, as is_possible_number decides (US for NANPA).
+   lengths) of the calling code's main region, as is_possible_number decides (US for NANPA);
+   valid = it also fits the general pattern and one number type's pattern and lengths, of the
+   region phonenumbers attributes it to (leading digits decide among regions sharing a calling
+   code, e.g. NANPA or GB and its dependencies), as is_valid_number decides.
 
 Anything else (letters, extensions, other calling codes, '+0...', Japan's 000x special
 prefix) is left to phonenumbers itself, value by value; tests measure the agreement.
@@ -38,6 +42,18 @@ _MAX_INPUT = 250  # phonenumbers' _MAX_INPUT_STRING_LENGTH
 _MAX_NSN = 17
 _NULL = pa.scalar(None, pa.string())
 _TOO_SHORT, _POSSIBLE, _LOCAL_ONLY, _TOO_LONG, _INVALID_LENGTH = range(5)
+_TYPES = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +70,9 @@ class _Region:
     idd: str | None  # literal international prefix, None if the pattern isn't a literal
     national_prefix: str | None  # national_prefix_for_parsing, groups made non-capturing
     transform_alternative: str | None  # rows matching this need phonenumbers (JP 000x)
+    leading_digits: str | None
     general: _Desc
+    types: tuple[_Desc, ...]
 
 
 def _noncapturing(pattern: str) -> str:
@@ -96,7 +114,9 @@ def _region(code: str) -> _Region:
         idd=idd if idd and idd.isdigit() else None,
         national_prefix=_noncapturing(npp) if npp else None,
         transform_alternative=transform_alternative,
+        leading_digits=_noncapturing(meta.leading_digits) if meta.leading_digits else None,
         general=_desc(meta.general_desc),
+        types=tuple(_desc(getattr(meta, name)) for name in _TYPES),
     )
 
 
@@ -182,6 +202,53 @@ def _strip_national_prefix(values: pa.Array, region: _Region) -> tuple[pa.Array,
     rest_viable = _full(rest, region.general.pattern)
     strip = has & ~(viable & ~rest_viable)
     return _choose(strip, rest, values), handover
+
+
+def _type_valid(values: pa.Array, region: _Region) -> np.ndarray:
+    """phonenumbers' _number_type_helper(...) != UNKNOWN, for every value."""
+    lengths = _lengths(values)
+    general = region.general
+    ok = _full(values, general.pattern)
+    if general.lengths:
+        ok &= np.isin(lengths, general.lengths)
+    valid = np.zeros(len(values), dtype=bool)
+    todo = ok.copy()
+    for desc in region.types:
+        if desc.pattern is None or not todo.any():
+            continue
+        fits = todo & (np.isin(lengths, desc.lengths) if desc.lengths else True)
+        if not fits.any():
+            continue
+        idx = np.flatnonzero(fits)
+        hit = _full(pc.take(values, pa.array(idx)), desc.pattern)
+        valid[idx[hit]] = True
+        todo[idx[hit]] = False
+    return valid
+
+
+def _valid_for_code(national: pa.Array, calling_code: int) -> np.ndarray:
+    """is_valid_number: the region is the first whose leading digits match, or (without
+    leading digits) for which the number is valid; then it must be valid there."""
+    regions = COUNTRY_CODE_TO_REGION_CODE[calling_code]
+    valid = np.zeros(len(national), dtype=bool)
+    unresolved = np.ones(len(national), dtype=bool)
+    for code in regions:
+        if not unresolved.any():
+            break
+        region = _region(code)
+        idx = np.flatnonzero(unresolved)
+        subset = pc.take(national, pa.array(idx))
+        if len(regions) > 1 and region.leading_digits is not None:
+            claimed = _prefix_length(subset, region.leading_digits) >= 0
+            ok = claimed.copy()
+            if claimed.any():
+                ok[claimed] = _type_valid(pc.filter(subset, pa.array(claimed)), region)
+        else:
+            ok = _type_valid(subset, region)
+            claimed = ok
+        valid[idx[ok]] = True
+        unresolved[idx[claimed]] = False
+    return valid
 
 
 def _possible_for_code(national: pa.Array, calling_code: int) -> np.ndarray:
@@ -280,12 +347,13 @@ def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndar
     live = ~invalid & ~handover
     invalid |= live & (_lengths(national) > _MAX_NSN)
 
-    # 4. possible length, per calling code
+    # 4. possible (or valid) number, per calling code; the row country chooses the reading
     live = ~invalid & ~handover
     valid = np.zeros(n, dtype=bool)
+    kept = _possible_for_code if reference.phone_keeps_possible(country) else _valid_for_code
     for cc in np.unique(calling[live]):
         idx = np.flatnonzero(live & (calling == cc))
-        valid[idx] = _possible_for_code(pc.take(national, pa.array(idx)), int(cc))
+        valid[idx] = kept(pc.take(national, pa.array(idx)), int(cc))
 
     e164 = pc.binary_join_element_wise(pa.array(calling).cast(pa.string()), national, "")
     out = _choose(valid, e164, pa.nulls(n, pa.string()))

@@ -1,4 +1,4 @@
-"""The column phone rule agrees with phonenumbers.parse + is_valid_number (the reference)."""
+"""The column phone rule agrees with reference.phone (parse + the row country's reading)."""
 
 import numpy as np
 import pyarrow as pa
