@@ -32,6 +32,11 @@ _SUFFIXES = {
     ".jsonl": JSONL, ".ndjson": JSONL,
 }  # fmt: skip
 _PEEK_BYTES = 1 << 16
+# Errors reach both the CLI and the pipeline, so the hint names both ways to set the encoding.
+_LATIN1_HINT = (
+    " (try encoding latin-1: `pipeline.encoding` in the dataset definition, or"
+    " `adu hash --encoding latin-1`)"
+)
 # Small parse blocks, regrouped into batches: pyarrow reads many blocks ahead, so its memory
 # grows with the block size (10 MiB blocks held ~420 MiB, 1 MiB blocks ~40 MiB) while 1 MiB
 # blocks parse as fast.
@@ -284,7 +289,7 @@ def _first_row_over(path: Path, encoding: str, delimiter: str, limit: int):
 def _describe_text_error(path: Path, encoding: str, exc: BaseException, kind: str) -> InputError:
     message = str(exc)
     if isinstance(exc, UnicodeError) or "invalid UTF8" in message or "UTF-8" in message:
-        hint = " (try --encoding latin-1)" if codecs.lookup(encoding).name == "utf-8" else ""
+        hint = _LATIN1_HINT if codecs.lookup(encoding).name == "utf-8" else ""
         return InputError(f"cannot decode {path} as {encoding}{hint}")
     if isinstance(exc, (EOFError, zlib.error)) or "zlib" in message or "gzip" in message.lower():
         return InputError(f"cannot decompress {path}: corrupt or truncated gzip data")
@@ -388,7 +393,7 @@ def _jsonl_chunks(path: Path, gzipped: bool, encoding: str, batch_rows: int):
                 if not raw:
                     return
     except UnicodeError:
-        hint = " (try --encoding latin-1)" if codecs.lookup(encoding).name == "utf-8" else ""
+        hint = _LATIN1_HINT if codecs.lookup(encoding).name == "utf-8" else ""
         raise InputError(f"cannot decode {path} as {encoding}{hint}") from None
     except (EOFError, zlib.error, gzip.BadGzipFile):
         raise InputError(f"cannot decompress {path}: corrupt or truncated gzip data") from None
