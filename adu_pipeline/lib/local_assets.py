@@ -22,6 +22,8 @@ from adu_pipeline.lib.checks import (
 )
 from adu_pipeline.lib.metadata import column_schema, summary_metadata
 from adu_pipeline.lib.plan import DatasetPlan
+from adu_pipeline.privacy.apply import apply_optouts
+from adu_pipeline.privacy.store import OptOutStore
 from adu_pipeline.staging import quality
 from adu_pipeline.staging.landing import find_landing_file, newest_landing_file
 from adu_pipeline.staging.s3 import ensure_bucket, partition_prefix, stage_partition
@@ -112,7 +114,14 @@ def hashed_asset(plan: DatasetPlan) -> dg.AssetsDefinition:
                 "message is withheld because it may quote the export)",
                 allow_retries=False,
             ) from None
+        # People on the opt-out list never go back to AMC: their rows become `opted_out` rejects.
+        optouts = OptOutStore.in_output_dir(plan.settings.output_dir).optout_list()
+        opted_out = apply_optouts(output, rejects, defn, optouts)
         meta = summary_metadata(summary)
+        meta["rows_written"] -= opted_out
+        meta["rows_rejected"] += opted_out
+        meta["rejects/opted_out"] = opted_out
+        meta["dagster/row_count"] = meta["rows_written"]
         accounted = meta["rows_written"] + meta["rows_rejected"] + meta["duplicates_dropped"]
         if meta["rows_in"] != accounted:
             raise dg.Failure(

@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from adu_pipeline.emulator.config import Credentials, EmulatorConfig
+from adu_pipeline.emulator.config import Credentials, EmulatorConfig, Hostile
 from adu_pipeline.lib import keys
 from adu_pipeline.lib.build import project_definitions
 from adu_pipeline.lib.instance import instance_yaml
@@ -111,13 +111,16 @@ def make_pipeline(
     *,
     datasets: dict[str, list[str]],
     segments: tuple[str, ...],
+    hostile: Hostile | None = None,
 ) -> Pipeline:
     instances_path = tmp_path / "instances.yaml"
     shutil.copy(REPO_DATA / "instances.yaml", instances_path)
     from adu_pipeline.dataset import load_instances
 
     config = EmulatorConfig.from_instances(
-        instances_for_emulator(load_instances(instances_path)), credentials=TEST_CREDENTIALS
+        instances_for_emulator(load_instances(instances_path)),
+        credentials=TEST_CREDENTIALS,
+        hostile=hostile or Hostile(),
     )
     emulator = emulator_factory.start(config=config)
     keep_datasets(tmp_path / "datasets", datasets)
@@ -155,6 +158,7 @@ def make_pipeline(
         ADU_S3_BUCKET=s3_bucket,
         ADU_MIN_PROJECTED_AUDIENCE="10",
         ADU_MIN_IDENTIFIER_SHARE="0.5",
+        ADU_AUDIENCE_MARGIN="0",  # small test exports: preflight at AMC's own 2,000
         ADU_AMC_CLIENT_ID=emulator.client_id,
         ADU_AMC_CLIENT_SECRET=emulator.client_secret,
         ADU_AMC_REFRESH_TOKEN=emulator.refresh_token,
@@ -186,10 +190,10 @@ def pipeline_factory(tmp_path, monkeypatch, emulator_factory, s3_client, s3_buck
     dagster.yaml whose runs launch at once in their own process (no daemon in a test)."""
     made: list[Pipeline] = []
 
-    def make(*, datasets, segments=(), runs_in_own_processes=False) -> Pipeline:
+    def make(*, datasets, segments=(), runs_in_own_processes=False, hostile=None) -> Pipeline:
         p = make_pipeline(
             tmp_path, monkeypatch, emulator_factory, s3_client, s3_bucket,
-            datasets=datasets, segments=segments,
+            datasets=datasets, segments=segments, hostile=hostile,
         )  # fmt: skip
         if runs_in_own_processes:
             p.instance.dispose()

@@ -72,6 +72,9 @@ def test_every_dataset_file_becomes_its_own_assets_per_instance(repo):
         "offline_conversions/us/amc_dataset",
         "offline_conversions/us/amc_upload",
         "audiences/amc_audience",
+        "privacy/optouts",
+        "privacy/us/user_deletions",
+        "privacy/eu/user_deletions",
     }
 
 
@@ -95,6 +98,9 @@ def test_sensors_schedules_jobs_checks_and_pools(repo):
         "amc_upload_status",
         "amc_audience_status",
         "run_worker_reaper",
+        "optout_file_sensor",
+        "amc_deletion_status",
+        "amc_audience_health",
     }
     assert {s.name for s in repo.schedule_defs} == {
         "crm_customers_daily_schedule",
