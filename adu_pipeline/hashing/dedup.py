@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adu_pipeline.normalization.arrow import bools
+
 _DIGEST = np.dtype([("hi", "<u8"), ("lo", "<u8")])
 _KEYS = ("adu-dedup-key-01", "adu-dedup-key-02")  # SipHash keys: 16 characters each
 _NULL = np.uint64(0x9E3779B97F4A7C15)
@@ -33,7 +35,7 @@ class DuplicateFilter:
         keep = np.zeros(len(digests), bool)
         keep[first[~hit]] = True
         self._seen = np.insert(self._seen, pos[~hit], unique[~hit])
-        return pa.array(keep)
+        return bools(keep)
 
 
 def row_digests(batch: pa.RecordBatch) -> np.ndarray:

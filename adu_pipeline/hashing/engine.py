@@ -36,6 +36,7 @@ from adu_pipeline.hashing.transform import (
     output_type,
 )
 from adu_pipeline.hashing.writers import TableWriter
+from adu_pipeline.normalization.arrow import int64, int64s, string, strings
 from adu_pipeline.normalization.sha256 import hash_threads
 
 REJECTS_SCHEMA = pa.schema(
@@ -127,7 +128,7 @@ class _Run:
 
     def consume(self, batch: pa.RecordBatch, computed: Computed) -> None:
         n = batch.num_rows
-        rows = pa.array(np.arange(self.next_row, self.next_row + n, dtype=np.int64))
+        rows = int64s(np.arange(self.next_row, self.next_row + n, dtype=np.int64))
         self.next_row += n
         self.summary.rows_in += n
         out = self._assemble(batch, computed)
@@ -168,9 +169,9 @@ class _Run:
         return pa.table(
             {
                 "row": rows.filter(computed.reject),
-                "column": pc.list_element(parts, 0),
-                "reason": pc.list_element(parts, 1),
-                "outcome": pa.array([ROW_REJECTED] * len(labels), pa.string()),
+                "column": pc.list_element(parts, int64(0)),
+                "reason": pc.list_element(parts, int64(1)),
+                "outcome": _repeat(ROW_REJECTED, len(labels)),
             },
             schema=REJECTS_SCHEMA,
         )
@@ -184,7 +185,7 @@ class _Run:
     def _write_rejects(self, rows, statuses, reject_table: pa.Table | None) -> None:
         """One line per nulled value (missing values aside) and per rejected row, by row."""
         parts = [] if reject_table is None else [reject_table]
-        fine = pa.array(sorted(FINE_STATUSES), pa.string())
+        fine = strings(sorted(FINE_STATUSES))
         for name, status in statuses.items():
             bad = pc.invert(pc.is_in(status, value_set=fine))
             if not pc.any(bad).as_py():
@@ -194,9 +195,9 @@ class _Run:
                 pa.table(
                     {
                         "row": rows.filter(bad),
-                        "column": pa.array([name] * len(reasons), pa.string()),
+                        "column": _repeat(name, len(reasons)),
                         "reason": reasons,
-                        "outcome": pa.array([VALUE_NULLED] * len(reasons), pa.string()),
+                        "outcome": _repeat(VALUE_NULLED, len(reasons)),
                     },
                     schema=REJECTS_SCHEMA,
                 )
@@ -207,6 +208,11 @@ class _Run:
         table = table.take(pc.sort_indices(table, sort_keys=[("row", "ascending")]))
         for record_batch in table.to_batches():
             self.rejects.write(record_batch)
+
+
+def _repeat(value: str, n: int) -> pa.Array:
+    """`value` n times (Arrow's repeat of a pandas-free scalar)."""
+    return pa.repeat(string(value), n)
 
 
 def _transformed(

@@ -15,11 +15,12 @@ import pyarrow.compute as pc
 from adu_pipeline.hashing.casts import ARROW_TYPES, MISSING, cast_column, fill
 from adu_pipeline.hashing.plan import ColumnKind, OutputColumn
 from adu_pipeline.normalization import country_groups, hash_pii, normalize_countries
+from adu_pipeline.normalization.arrow import NULL_STRING, boolean, string
 
 HASHED, PASSED_THROUGH, OK = "hashed", "passed_through", "ok"
 FINE_STATUSES = frozenset({HASHED, PASSED_THROUGH, OK, MISSING})
 INVALID_COUNTRY = "invalid_country"
-_NULL_STR = pa.scalar(None, pa.string())
+_NULL_STR = NULL_STRING
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def compute(batch: pa.RecordBatch, spec: TransformSpec) -> Computed:
             arrays[col.name], statuses[col.name] = _country(row_countries, n)
         else:
             values, reasons = cast_column(source, col.data_type)
-            arrays[col.name], statuses[col.name] = values, pc.fill_null(reasons, OK)
+            arrays[col.name], statuses[col.name] = values, pc.fill_null(reasons, string(OK))
     reject, reasons = _rejections(spec.columns, arrays, statuses)
     return Computed(arrays=arrays, statuses=statuses, reject=reject, reject_reasons=reasons)
 
@@ -89,33 +90,44 @@ def _row_countries(batch: pa.RecordBatch, spec: TransformSpec) -> pa.Array | str
     raw = _column(batch, spec.country_column)
     if not pa.types.is_string(raw.type):
         raw = raw.cast(pa.string())
-    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(raw), ""), True)
-    default = pa.scalar(spec.default_country, pa.string())
+    blank = _blank(raw)
+    default = string(spec.default_country)
     return pc.if_else(blank, default, raw)
 
 
 def _hash(source: pa.Array, col: OutputColumn, countries) -> tuple[pa.Array, pa.Array]:
     result = hash_pii(source, col.pii_type, countries)
     hashes = result.hashes
-    produced: pa.Array | str = HASHED
+    produced: pa.Array | pa.Scalar = string(HASHED)
     if result.passed_through:
         text = source if pa.types.is_string(source.type) else source.cast(pa.string())
         # A value is passed through when the output is the input itself (a SHA-256 is never
         # equal to its own input), so the count survives row filtering without a total.
-        kept = pc.fill_null(pc.equal(hashes, pc.utf8_trim_whitespace(text)), False)
-        produced = pc.if_else(kept, PASSED_THROUGH, HASHED)
-    status = pc.if_else(pc.is_valid(hashes), produced, pc.fill_null(result.reasons, "invalid"))
+        kept = pc.fill_null(pc.equal(hashes, pc.utf8_trim_whitespace(text)), boolean(False))
+        produced = pc.if_else(kept, string(PASSED_THROUGH), string(HASHED))
+    status = pc.if_else(
+        pc.is_valid(hashes), produced, pc.fill_null(result.reasons, string("invalid"))
+    )
     return hashes, status
 
 
 def _country(countries, n: int) -> tuple[pa.Array, pa.Array]:
     """The isCountryCode column: ISO alpha-2 (UK -> GB) of the row's effective country."""
     if isinstance(countries, str):
-        countries = pa.array([countries or None] * n, pa.string())
+        countries = pa.repeat(string(countries or None), n)
     codes, _ = normalize_countries(countries)
-    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(countries), ""), True)
-    status = pc.if_else(pc.is_valid(codes), OK, pc.if_else(blank, MISSING, INVALID_COUNTRY))
+    blank = _blank(countries)
+    status = pc.if_else(
+        pc.is_valid(codes),
+        string(OK),
+        pc.if_else(blank, string(MISSING), string(INVALID_COUNTRY)),
+    )
     return codes, status
+
+
+def _blank(text: pa.Array) -> pa.Array:
+    """Null or whitespace only (non-null boolean)."""
+    return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), string("")), boolean(True))
 
 
 def _rejections(columns, arrays, statuses) -> tuple[pa.Array | None, pa.Array | None]:
@@ -126,7 +138,7 @@ def _rejections(columns, arrays, statuses) -> tuple[pa.Array | None, pa.Array | 
         if col.nullable or col.name not in statuses:
             continue
         bad = pc.is_null(arrays[col.name])
-        label = pc.binary_join_element_wise(f"{col.name}:", statuses[col.name], "")
+        label = pc.binary_join_element_wise(string(f"{col.name}:"), statuses[col.name], string(""))
         if reject is None:
             reject, reasons = bad, pc.if_else(bad, label, _NULL_STR)
         else:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from adu_pipeline.normalization import reference
+from adu_pipeline.normalization.arrow import as_numpy, bools, int64s, strings
 from adu_pipeline.normalization.buffers import (
     ALNUM,
     DIGITS,
@@ -60,7 +61,7 @@ _POUND_AFTER = byte_class(_UPPER_LETTERS + "0123456789-/")
 def _table(country: str) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
     """(keys, replacement bytes, replacement starts, replacement lengths) for one country."""
     mapping = address_word_map(country)
-    keys = pa.array(list(mapping), pa.string())
+    keys = strings(mapping)
     encoded = [v.encode() for v in mapping.values()]
     offsets = np.concatenate(([0], np.cumsum([len(v) for v in encoded]))).astype(np.int64)
     data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
@@ -177,9 +178,9 @@ def _tokens(words: np.ndarray, word_offsets: np.ndarray, row_offsets: np.ndarray
         # Only words holding a dot need the whole-word lookup (AVDA., P.ZZA, INC. stay whole).
         dotted = np.searchsorted(word_offsets, dots, side="right") - 1
         candidates = np.unique(dotted)
-        strings = pc.take(from_numpy(words, word_offsets), pa.array(candidates))
+        strings = pc.take(from_numpy(words, word_offsets), int64s(candidates))
         is_key = np.zeros(len(starts), dtype=bool)
-        is_key[candidates] = pc.is_in(strings, value_set=keys).to_numpy(zero_copy_only=False)
+        is_key[candidates] = as_numpy(pc.is_in(strings, value_set=keys))
         dots = dots[~is_key[dotted]]
     if len(dots):
         starts, ends = _merge(starts, dots + 1), _merge(ends, dots)
@@ -229,8 +230,8 @@ def _vector(values: pa.Array, country: str) -> tuple[Column, np.ndarray]:
         return empty, rule_rows
 
     found = pc.index_in(from_numpy(words, np.append(starts, ends[-1])), value_set=keys)
-    hit = pc.is_valid(found).to_numpy(zero_copy_only=False)
-    index = found.fill_null(0).to_numpy(zero_copy_only=False)
+    hit = as_numpy(pc.is_valid(found))
+    index = as_numpy(found, fill=0)
     out_len = np.where(hit, rep_lengths[index], ends - starts)
     source_start = np.where(hit, len(words) + rep_starts[index], starts)
     out_offsets = np.concatenate(([0], np.cumsum(out_len)))
@@ -251,7 +252,7 @@ def _vector_or_rule(values: pa.Array, country: str) -> Column:
         return out, reasons
     mask = np.zeros(len(values), dtype=bool)
     mask[rule_rows] = True
-    mask_arr = pa.array(mask)
+    mask_arr = bools(mask)
     slow_out, slow_reasons = scalar(
         pc.filter(values, mask_arr), lambda v: reference.address(v, country)
     )

@@ -2,9 +2,11 @@
 
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adu_pipeline.normalization.arrow import NULL_STRING, boolean, int64, int64s, string, strings
 from adu_pipeline.normalization.columns import COUNTRY_INDEPENDENT, normalize_unique
 from adu_pipeline.normalization.countries import canonical_country, country_reason
 from adu_pipeline.normalization.groups import CountryGroups, Grouping, country_groups
@@ -12,7 +14,7 @@ from adu_pipeline.normalization.reasons import PiiType, Reason
 from adu_pipeline.normalization.sha256 import sha256_hex
 
 _HASHED_PATTERN = "^[0-9a-f]{64}$"
-_NULL = pa.scalar(None, pa.string())
+_NULL = NULL_STRING
 # Deduplicate a column unless a sample says its values are (nearly) all distinct, in which
 # case encoding would cost more than it saves (emails, phones).
 _SAMPLE = 4096
@@ -58,7 +60,7 @@ def hash_pii(
     if len(countries) != n:
         raise ValueError(f"countries has {len(countries)} rows, values has {n}")
     if n == 0:
-        empty = pa.array([], pa.string())
+        empty = strings([])
         return PiiColumnResult(empty, empty, 0)
     grouping = countries.usable if pii_type in COUNTRY_INDEPENDENT else countries.by_country
     if grouping.all_one:
@@ -76,7 +78,7 @@ def hash_pii(
     if carried_count:
         hashes = pc.if_else(carried, trimmed.cast(pa.string()), hashes)
         reasons = pc.if_else(carried, _NULL, reasons)
-    reasons = pc.if_else(_blank(trimmed), Reason.MISSING.value, reasons)
+    reasons = pc.if_else(_blank(trimmed), string(Reason.MISSING.value), reasons)
     return PiiColumnResult(hashes, reasons, passed + carried_count)
 
 
@@ -115,7 +117,7 @@ def _hash_one_country(
         encoded = pc.dictionary_encode(trimmed)  # null rows get null indices
         hashes, reasons, _ = _hash_distinct(encoded.dictionary, pii_type, country)
         hashed_rows = pc.take(_prehashed(encoded.dictionary), encoded.indices)
-        passed = pc.sum(pc.fill_null(hashed_rows, False)).as_py() or 0
+        passed = pc.sum(pc.fill_null(hashed_rows, boolean(False))).as_py() or 0
         return pc.take(hashes, encoded.indices), _take_reasons(reasons, encoded), passed
     return _hash_distinct(trimmed, pii_type, country)
 
@@ -123,7 +125,7 @@ def _hash_one_country(
 def _take_reasons(reasons: pa.Array, encoded: pa.DictionaryArray) -> pa.Array:
     """Spread per-distinct-value reasons to rows; null rows are missing."""
     return pc.if_else(
-        pc.is_null(encoded.indices), Reason.MISSING.value, pc.take(reasons, encoded.indices)
+        pc.is_null(encoded.indices), string(Reason.MISSING.value), pc.take(reasons, encoded.indices)
     )
 
 
@@ -150,13 +152,13 @@ def _hash_distinct(
         passed = pc.sum(hashed).as_py() or 0
         if passed:
             hashes = pc.if_else(hashed, trimmed.cast(pa.string()), hashes)
-        reasons = pc.if_else(blank, Reason.MISSING.value, reasons)
+        reasons = pc.if_else(blank, string(Reason.MISSING.value), reasons)
     return hashes, reasons.cast(pa.string()), passed
 
 
 def _mostly_distinct(values: pa.Array) -> bool:
     step = max(1, len(values) // _SAMPLE)
-    sample = pc.take(values, pa.array(range(0, len(values), step)[:_SAMPLE], pa.int64()))
+    sample = pc.take(values, int64s(np.arange(0, len(values), step)[:_SAMPLE]))
     return len(pc.unique(sample)) >= _DISTINCT_RATIO * len(sample)
 
 
@@ -173,22 +175,22 @@ def _trim(values: pa.Array) -> pa.Array:
 
 def _blank(trimmed: pa.Array) -> pa.Array:
     """Null or empty after trimming (non-null boolean)."""
-    return pc.fill_null(pc.equal(pc.binary_length(trimmed), 0), True)
+    return pc.fill_null(pc.equal(pc.binary_length(trimmed), int64(0)), boolean(True))
 
 
 def _prehashed(trimmed: pa.Array) -> pa.Array:
     """Already 64 lowercase hex (non-null boolean); the length test spares most regex work."""
-    length64 = pc.fill_null(pc.equal(pc.binary_length(trimmed), 64), False)
+    length64 = pc.fill_null(pc.equal(pc.binary_length(trimmed), int64(64)), boolean(False))
     if not pc.any(length64).as_py():
         return length64
     return pc.and_(
-        length64, pc.fill_null(pc.match_substring_regex(trimmed, _HASHED_PATTERN), False)
+        length64, pc.fill_null(pc.match_substring_regex(trimmed, _HASHED_PATTERN), boolean(False))
     )
 
 
 def _all_country_reason(values: pa.Array, reason: str) -> PiiColumnResult:
     blank = _blank(_trim(values))
-    reasons = pc.if_else(blank, Reason.MISSING.value, reason)
+    reasons = pc.if_else(blank, string(Reason.MISSING.value), string(reason))
     hashed = _prehashed(_trim(values))
     passed = pc.sum(hashed).as_py() or 0
     hashes = pa.nulls(len(values), pa.string())
@@ -207,6 +209,6 @@ def _scalar_country_reason(raw: str, code: str | None) -> str | None:
 
 def _as_strings(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks else pa.array([], pa.string())
+        values = values.combine_chunks() if values.num_chunks else strings([])
     # One string type throughout (batches are far below the 2 GiB limit of 32-bit offsets).
     return values if pa.types.is_string(values.type) else values.cast(pa.string())

@@ -13,6 +13,7 @@ from importlib import resources
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adu_pipeline.normalization.arrow import string, strings
 from adu_pipeline.normalization.reasons import Reason
 
 SUPPORTED_COUNTRIES: frozenset[str] = frozenset(
@@ -98,8 +99,8 @@ def normalize_countries(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, p
         for raw, code in zip(dictionary, codes, strict=True)
     ]
     indices = values.indices
-    code_arr = pc.take(pa.array(codes, pa.string()), indices)
-    reason_arr = pc.take(pa.array(reasons, pa.string()), indices)
+    code_arr = pc.take(strings(codes), indices)
+    reason_arr = pc.take(strings(reasons), indices)
     # Null input rows have null indices -> null code; their reason is country_missing.
-    reason_arr = pc.if_else(pc.is_null(indices), Reason.COUNTRY_MISSING.value, reason_arr)
+    reason_arr = pc.if_else(pc.is_null(indices), string(Reason.COUNTRY_MISSING.value), reason_arr)
     return code_arr, reason_arr

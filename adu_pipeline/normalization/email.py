@@ -4,12 +4,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from adu_pipeline.normalization import reference
+from adu_pipeline.normalization.arrow import NULL_STRING, string
 from adu_pipeline.normalization.buffers import byte_class, from_numpy, keep, on_subset, to_numpy
 from adu_pipeline.normalization.names import exotic_pattern
 from adu_pipeline.normalization.reasons import Reason
 from adu_pipeline.normalization.text import Column, lower, non_ascii, with_fallback
 
-_NULL = pa.scalar(None, pa.string())
+_NULL = NULL_STRING
 _UNICODE_DROP = r"[^\pL\pN_.@-]+"
 # ASCII bytes an email keeps. Bytes >= 0x80 survive: non-ASCII rows were already filtered by
 # the Unicode class above, and a byte filter is far cheaper than a regex on the common case.
@@ -36,9 +37,9 @@ def _vector(values: pa.Array) -> Column:
         valid,
         _NULL,
         pc.if_else(
-            pc.equal(cleaned, ""),
-            Reason.EMPTY_AFTER_NORMALIZATION.value,
-            Reason.INVALID_EMAIL.value,
+            pc.equal(cleaned, string("")),
+            string(Reason.EMPTY_AFTER_NORMALIZATION.value),
+            string(Reason.INVALID_EMAIL.value),
         ),
     )
     return pc.if_else(valid, cleaned, _NULL), reasons

@@ -13,9 +13,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adu_pipeline.normalization.arrow import NULL_STRING, as_numpy, int64s
 from adu_pipeline.normalization.countries import normalize_countries
 
-_NULL = pa.scalar(None, pa.string())
+_NULL = NULL_STRING
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Grouping:
         bounds = np.searchsorted(group[order], np.arange(-1, len(names) + 1))
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
-        return cls(tuple(names), False, pa.array(order), bounds, pa.array(inverse))
+        return cls(tuple(names), False, int64s(order), bounds, int64s(inverse))
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,14 @@ class CountryGroups:
         """One group per usable country (the rules that depend on the country)."""
         usable = pc.is_null(self.reasons)
         encoded = pc.dictionary_encode(pc.if_else(usable, self.codes, _NULL))
-        group = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-        return Grouping.of(np.asarray(group, dtype=np.int64), encoded.dictionary.to_pylist())
+        group = as_numpy(encoded.indices, fill=-1).astype(np.int64)
+        return Grouping.of(group, encoded.dictionary.to_pylist())
 
     @cached_property
     def usable(self) -> Grouping:
         """One group of every row with a usable country (rules that ignore the country)."""
-        group = pc.if_else(pc.is_null(self.reasons), 0, -1).to_numpy(zero_copy_only=False)
-        return Grouping.of(np.asarray(group, dtype=np.int64), ["US"])
+        group = np.where(as_numpy(pc.is_null(self.reasons)), 0, -1).astype(np.int64)
+        return Grouping.of(group, ["US"])
 
 
 def country_groups(countries: pa.Array | pa.ChunkedArray) -> CountryGroups:

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from adu_pipeline.normalization import reference
+from adu_pipeline.normalization.arrow import strings
 from adu_pipeline.normalization.buffers import LOWER_ALNUM, keep, lengths, to_numpy
 from adu_pipeline.normalization.tables import state_map
 from adu_pipeline.normalization.text import (
@@ -68,7 +69,7 @@ def city(values: pa.Array, country: str | None = None) -> Column:
 @cache
 def _state_keys(country: str) -> tuple[pa.Array, pa.Array]:
     mapping = state_map(country)
-    return pa.array(list(mapping), pa.string()), pa.array(list(mapping.values()), pa.string())
+    return strings(mapping), strings(mapping.values())
 
 
 def state(values: pa.Array, country: str) -> Column:

@@ -31,6 +31,16 @@ from phonenumbers import PhoneMetadata
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from adu_pipeline.normalization import reference
+from adu_pipeline.normalization.arrow import (
+    NULL_STRING,
+    as_numpy,
+    boolean,
+    bools,
+    int64,
+    int64s,
+    string,
+    strings,
+)
 from adu_pipeline.normalization.buffers import DIGITS, from_numpy, keep, position_in_row, to_numpy
 from adu_pipeline.normalization.reasons import Reason
 from adu_pipeline.normalization.text import Column, merge, scalar
@@ -40,7 +50,7 @@ _FAST_SHAPE = r"^[ ().\-/]*\+?[0-9 ().\-/]*$"
 _PLUS_FIRST = r"^[ ().\-/]*\+"
 _MAX_INPUT = 250  # phonenumbers' _MAX_INPUT_STRING_LENGTH
 _MAX_NSN = 17
-_NULL = pa.scalar(None, pa.string())
+_NULL = NULL_STRING
 _TOO_SHORT, _POSSIBLE, _LOCAL_ONLY, _TOO_LONG, _INVALID_LENGTH = range(5)
 _TYPES = (
     "premium_rate",
@@ -123,7 +133,7 @@ def _region(code: str) -> _Region:
 @cache
 def _calling_code_table() -> tuple[pa.Array, np.ndarray]:
     codes = sorted(COUNTRY_CODE_TO_REGION_CODE)
-    return pa.array([str(cc) for cc in codes]), np.array(codes, dtype=np.int64)
+    return strings(str(cc) for cc in codes), np.array(codes, dtype=np.int64)
 
 
 @cache
@@ -142,24 +152,24 @@ def _vectorized_codes() -> frozenset[int]:
 
 
 def _np(mask: pa.Array) -> np.ndarray:
-    return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+    return as_numpy(mask, fill=False)
 
 
 def _lengths(values: pa.Array) -> np.ndarray:
-    return np.asarray(pc.binary_length(values).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return as_numpy(pc.binary_length(values)).astype(np.int64)
 
 
 def _full(values: pa.Array, pattern: str | None) -> np.ndarray:
     if pattern is None or len(values) == 0:
         return np.zeros(len(values), dtype=bool)
-    return _np(pc.fill_null(pc.match_substring_regex(values, f"^(?:{pattern})$"), False))
+    return _np(pc.fill_null(pc.match_substring_regex(values, f"^(?:{pattern})$"), boolean(False)))
 
 
 def _prefix_length(values: pa.Array, pattern: str) -> np.ndarray:
     """Length of the match of pattern at the start (Python re.match semantics), -1 if none."""
     found = pc.extract_regex(values, f"^(?P<m>{pattern})")
     lengths = pc.binary_length(pc.struct_field(found, [0]))
-    return np.asarray(pc.fill_null(lengths, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return as_numpy(lengths, fill=-1).astype(np.int64)
 
 
 def _drop_prefix(values: pa.Array, counts: np.ndarray) -> pa.Array:
@@ -172,7 +182,7 @@ def _drop_prefix(values: pa.Array, counts: np.ndarray) -> pa.Array:
 
 
 def _choose(mask: np.ndarray, when_true: pa.Array, when_false: pa.Array) -> pa.Array:
-    return pc.if_else(pa.array(mask), when_true, when_false)
+    return pc.if_else(bools(mask), when_true, when_false)
 
 
 def _length_result(lengths: np.ndarray, desc: _Desc) -> np.ndarray:
@@ -220,7 +230,7 @@ def _type_valid(values: pa.Array, region: _Region) -> np.ndarray:
         if not fits.any():
             continue
         idx = np.flatnonzero(fits)
-        hit = _full(pc.take(values, pa.array(idx)), desc.pattern)
+        hit = _full(pc.take(values, int64s(idx)), desc.pattern)
         valid[idx[hit]] = True
         todo[idx[hit]] = False
     return valid
@@ -237,12 +247,12 @@ def _valid_for_code(national: pa.Array, calling_code: int) -> np.ndarray:
             break
         region = _region(code)
         idx = np.flatnonzero(unresolved)
-        subset = pc.take(national, pa.array(idx))
+        subset = pc.take(national, int64s(idx))
         if len(regions) > 1 and region.leading_digits is not None:
             claimed = _prefix_length(subset, region.leading_digits) >= 0
             ok = claimed.copy()
             if claimed.any():
-                ok[claimed] = _type_valid(pc.filter(subset, pa.array(claimed)), region)
+                ok[claimed] = _type_valid(pc.filter(subset, bools(claimed)), region)
         else:
             ok = _type_valid(subset, region)
             claimed = ok
@@ -278,7 +288,7 @@ def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndar
     if idd:
         starts = _np(pc.starts_with(digits, idd))
         after = pc.utf8_slice_codeunits(digits, len(idd), len(idd) + 1)
-        idd_rows = ~plus & starts & ((nd == len(idd)) | _np(pc.not_equal(after, "0")))
+        idd_rows = ~plus & starts & ((nd == len(idd)) | _np(pc.not_equal(after, string("0"))))
     international = (plus | idd_rows) & ~invalid
     rest = _drop_prefix(digits, np.where(idd_rows, len(idd or ""), 0))
     rest_len = _lengths(rest)
@@ -289,7 +299,7 @@ def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndar
     candidates = international & ~_np(pc.starts_with(rest, "0"))
     for size in (3, 2, 1):  # the shortest known prefix wins: try longest first, overwrite
         found = pc.index_in(pc.utf8_slice_codeunits(rest, 0, size), value_set=keys)
-        index = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False))
+        index = as_numpy(found, fill=-1)
         hit = candidates & (index >= 0) & (rest_len >= size)
         calling[hit], code_len[hit] = numbers[index[hit]], size
     no_code = international & ~invalid & (calling == 0)
@@ -309,7 +319,7 @@ def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndar
     leads = domestic & _np(pc.starts_with(digits, own))
     if leads.any():
         idx = np.flatnonzero(leads)
-        full = pc.take(digits, pa.array(idx))
+        full = pc.take(digits, int64s(idx))
         potential, jp = _strip_national_prefix(
             _drop_prefix(full, np.full(len(idx), len(own))), default
         )
@@ -322,7 +332,7 @@ def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndar
             mask = np.zeros(n, dtype=bool)
             mask[use] = True
             national = pc.replace_with_mask(
-                national, pa.array(mask), pc.take(potential, pa.array(np.flatnonzero(better)))
+                national, bools(mask), pc.take(potential, int64s(np.flatnonzero(better)))
             )
             calling[use] = default.country_code
             region_of_row[use] = default.country_code
@@ -335,7 +345,7 @@ def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndar
     for parsing in np.unique(region_of_row[live]):
         rows = live & (region_of_row == parsing)
         idx = np.flatnonzero(rows)
-        subset = pc.take(national, pa.array(idx))
+        subset = pc.take(national, int64s(idx))
         code = COUNTRY_CODE_TO_REGION_CODE[int(parsing)][0] if parsing else country
         region = _region(code)
         stripped, jp = _strip_national_prefix(subset, region)
@@ -343,7 +353,7 @@ def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndar
         result = _length_result(_lengths(stripped), region.general)
         take_it = ~np.isin(result, (_TOO_SHORT, _LOCAL_ONLY, _INVALID_LENGTH))
         chosen = _choose(take_it, stripped, subset)
-        national = pc.replace_with_mask(national, pa.array(rows), chosen)
+        national = pc.replace_with_mask(national, bools(rows), chosen)
     live = ~invalid & ~handover
     invalid |= live & (_lengths(national) > _MAX_NSN)
 
@@ -353,24 +363,28 @@ def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndar
     kept = _possible_for_code if reference.phone_keeps_possible(country) else _valid_for_code
     for cc in np.unique(calling[live]):
         idx = np.flatnonzero(live & (calling == cc))
-        valid[idx] = kept(pc.take(national, pa.array(idx)), int(cc))
+        valid[idx] = kept(pc.take(national, int64s(idx)), int(cc))
 
-    e164 = pc.binary_join_element_wise(pa.array(calling).cast(pa.string()), national, "")
+    e164 = pc.binary_join_element_wise(int64s(calling).cast(pa.string()), national, string(""))
     out = _choose(valid, e164, pa.nulls(n, pa.string()))
-    reasons = np.where(
-        valid,
-        None,
-        np.where(nd == 0, Reason.EMPTY_AFTER_NORMALIZATION.value, Reason.INVALID_PHONE.value),
+    reasons = pc.if_else(
+        bools(valid),
+        _NULL,
+        pc.if_else(
+            bools(nd == 0),
+            string(Reason.EMPTY_AFTER_NORMALIZATION.value),
+            string(Reason.INVALID_PHONE.value),
+        ),
     )
-    return out, pa.array(reasons, pa.string()), handover & ~(nd == 0)
+    return out, reasons, handover & ~(nd == 0)
 
 
 def phone(values: pa.Array, country: str) -> Column:
     """E.164 digits without '+'; explicit +cc kept, else the row's country as default region."""
     rule = lambda v: reference.phone(v, country)  # noqa: E731
     fast = pc.and_(
-        pc.fill_null(pc.match_substring_regex(values, _FAST_SHAPE), False),
-        pc.less_equal(pc.binary_length(values), _MAX_INPUT),
+        pc.fill_null(pc.match_substring_regex(values, _FAST_SHAPE), boolean(False)),
+        pc.less_equal(pc.binary_length(values), int64(_MAX_INPUT)),
     )
     if not pc.any(fast).as_py():
         return scalar(values, rule)
@@ -378,7 +392,7 @@ def phone(values: pa.Array, country: str) -> Column:
     subset = values if all_fast else pc.filter(values, fast)
     out, reasons, handover = _vector(subset, country)
     if handover.any():
-        mask = pa.array(handover)
+        mask = bools(handover)
         slow_out, slow_reasons = scalar(pc.filter(subset, mask), rule)
         out = pc.replace_with_mask(out, mask, slow_out)
         reasons = pc.replace_with_mask(reasons, mask, slow_reasons)

@@ -4,6 +4,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adu_pipeline.normalization.arrow import as_numpy
 from adu_pipeline.normalization.buffers import (
     ALNUM,
     DIGITS,
@@ -32,8 +33,7 @@ def postcode(values: pa.Array, country: str) -> Column:
     data = UPPER[data]
     sizes = lengths(offsets)
     if country == "GB":
-        valid = pc.match_substring_regex(from_numpy(data, offsets), _GB_SHAPE)
-        valid = valid.to_numpy(zero_copy_only=False)
+        valid = as_numpy(pc.match_substring_regex(from_numpy(data, offsets), _GB_SHAPE))
     elif country == "CA":
         valid = sizes == 6
         starts = offsets[:-1][valid]

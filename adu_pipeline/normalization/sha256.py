@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from adu_pipeline.errors import InputError
+from adu_pipeline.normalization.arrow import strings
 
 _local = threading.local()
 
@@ -50,9 +51,10 @@ def _default_threads() -> int:
 def sha256_hex(values: pa.Array) -> pa.Array:
     """Hash each non-null UTF-8 value; null stays null. Returns pa.string()."""
     if len(values) == 0:
-        return pa.array([], pa.string())
+        return strings([])
     con = _connection()
-    con.register("pii_values", pa.table({"v": values.cast(pa.string())}))
+    table = pa.Table.from_arrays([values.cast(pa.string())], names=["v"])
+    con.register("pii_values", table)
     try:
         result = con.sql("SELECT sha256(v) AS h FROM pii_values").to_arrow_table()
     finally:

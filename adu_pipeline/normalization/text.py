@@ -6,12 +6,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adu_pipeline.normalization.arrow import NULL_STRING, bools, labels, string, strings
 from adu_pipeline.normalization.buffers import Strings, on_subset
 from adu_pipeline.normalization.reasons import Reason
 from adu_pipeline.normalization.reference import Outcome
 
 Column = tuple[pa.Array, pa.Array]  # (normalized or null, reason or null)
-_NULL = pa.scalar(None, pa.string())
+_NULL = NULL_STRING
 
 
 def lower(values: pa.Array, extra: dict[str, str] | None = None) -> pa.Array:
@@ -54,18 +55,16 @@ def from_strings(strings: Strings, valid: np.ndarray, reason: np.ndarray | None 
         bitmap,
     )
     if reason is None:
-        reasons = pc.if_else(
-            pa.array(valid), _NULL, pa.scalar(Reason.EMPTY_AFTER_NORMALIZATION.value)
-        )
+        reasons = pc.if_else(bools(valid), _NULL, string(Reason.EMPTY_AFTER_NORMALIZATION.value))
     else:
-        reasons = pa.array(np.where(valid, None, reason), pa.string())
+        reasons = labels(reason, ~valid)
     return out, reasons
 
 
 def nonempty(normalized: pa.Array) -> Column:
     """Empty results become null with empty_after_normalization."""
-    empty = pc.equal(normalized, "")
-    reasons = pc.if_else(empty, Reason.EMPTY_AFTER_NORMALIZATION.value, _NULL)
+    empty = pc.equal(normalized, string(""))
+    reasons = pc.if_else(empty, string(Reason.EMPTY_AFTER_NORMALIZATION.value), _NULL)
     return pc.if_else(empty, _NULL, normalized), reasons
 
 
@@ -77,7 +76,7 @@ def scalar(values: pa.Array, rule: Callable[[str], Outcome]) -> Column:
         normalized, reason = rule(value)
         out.append(normalized)
         reasons.append(None if reason is None else reason.value)
-    return pa.array(out, pa.string()), pa.array(reasons, pa.string())
+    return strings(out), strings(reasons)
 
 
 def with_fallback(

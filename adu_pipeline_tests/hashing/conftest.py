@@ -31,12 +31,15 @@ def _obey_file_permissions() -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
 
 
-def run_adu(*args: object, timeout: float = 180) -> subprocess.CompletedProcess:
-    """`adu hash ...` in a fresh interpreter; file permissions apply even when we are root."""
+def run_adu(
+    *args: object, timeout: float = 180, python_args: list[str] | None = None
+) -> subprocess.CompletedProcess:
+    """`adu hash ...` in a fresh interpreter (with `python_args`, e.g. -X importtime); file
+    permissions apply even when we are root."""
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     preexec = _obey_file_permissions if os.geteuid() == 0 else None
     return subprocess.run(
-        [sys.executable, "-m", "adu_pipeline.cli", "hash", *map(str, args)],
+        [sys.executable, *(python_args or []), "-m", "adu_pipeline.cli", "hash", *map(str, args)],
         capture_output=True,
         text=True,
         env=env,
