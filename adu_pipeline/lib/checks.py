@@ -11,10 +11,15 @@ reported by the status sensors.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.event_api import PartitionKeyFilter  # 1.13: no public alias yet
+from dagster._core.storage.asset_check_execution_record import (
+    COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES as COMPLETED,
+)
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from adu_pipeline.dataset import DatasetDefinition
 from adu_pipeline.hashing import HashSummary
@@ -28,6 +33,7 @@ from adu_pipeline.lib.keys import (
 from adu_pipeline.settings import Settings
 from adu_pipeline.staging import quality
 
+GATE_WAIT_SECONDS = 300.0  # how long a step waits for another run still checking its partition
 GATE_DESCRIPTIONS = {
     SCHEMA_CHECK: "The hashed output matches the pandera schema derived from the definition.",
     EGRESS_CHECK: "Every hashed-PII value is 64 lowercase hex or null (no raw PII leaves).",
@@ -58,19 +64,19 @@ def hashed_check_specs(
 
 
 def require_gates_passed(
-    instance: dg.DagsterInstance, asset: dg.AssetKey, partition_key: str | None
+    instance: dg.DagsterInstance,
+    asset: dg.AssetKey,
+    partition_key: str | None,
+    wait_seconds: float = GATE_WAIT_SECONDS,
 ) -> None:
     """Fail the step unless the newest result of every gate on `asset` (for this partition)
-    passed: materializing S3 or AMC alone must not bypass a blocking check."""
+    passed: materializing S3 or AMC alone must not bypass a blocking check. While another run of
+    the partition is still checking (a planned result), wait for it, then read what it found."""
     check_keys = [dg.AssetCheckKey(asset, name) for name in GATE_CHECKS]
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        check_keys, partition_filter=PartitionKeyFilter(key=partition_key)
-    )
     where = f" for {partition_key}" if partition_key else ""
     problems = []
     for key in check_keys:
-        record = latest.get(key)
-        evaluation = record.evaluation if record else None
+        evaluation = _settled_evaluation(instance, key, partition_key, wait_seconds)
         if evaluation is None:
             problems.append(f"{key.name} has no result{where}")
         elif not evaluation.passed:
@@ -84,6 +90,29 @@ def require_gates_passed(
             metadata={"gates_failed": len(problems)},
             allow_retries=False,
         )
+
+
+def _settled_evaluation(
+    instance: dg.DagsterInstance, key: dg.AssetCheckKey, partition_key: str | None, wait: float
+) -> dg.AssetCheckEvaluation | None:
+    """The newest completed result; a planned one of a run still going is waited for first."""
+    partition = PartitionKeyFilter(key=partition_key)
+    storage = instance.event_log_storage
+    deadline = time.monotonic() + wait
+    while True:
+        latest = storage.get_latest_asset_check_execution_by_key([key], partition_filter=partition)
+        record = latest.get(key)
+        if record is None or record.status is not AssetCheckExecutionRecordStatus.PLANNED:
+            break
+        run = instance.get_run_by_id(record.run_id)
+        if run is None or run.is_finished or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    done = storage.get_asset_check_execution_history(
+        key, limit=1, status=COMPLETED, partition_filter=partition
+    )
+    evaluation = done[0].evaluation if done else None
+    return evaluation if isinstance(evaluation, dg.AssetCheckEvaluation) else None
 
 
 def pii_validity_result(summary: HashSummary) -> dg.AssetCheckResult:

@@ -328,7 +328,8 @@ def _audience_requests(
 
 
 def _unique(runs: list[dg.RunRequest]) -> list[dg.RunRequest]:
-    return list({r.run_key: r for r in runs}.values())
+    """One audience run per segment per tick, however many of its uploads just finished."""
+    return list({r.partition_key: r for r in reversed(runs)}.values())
 
 
 def _partition_adds(context: dg.SensorEvaluationContext, runs: list[dg.RunRequest]) -> list[Any]:
