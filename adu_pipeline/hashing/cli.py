@@ -8,6 +8,7 @@ import sys
 
 from adu_pipeline.errors import InputError
 from adu_pipeline.hashing.engine import DEFAULT_BATCH_ROWS, hash_file
+from adu_pipeline.hashing.malloc import keep_freed_memory
 from adu_pipeline.hashing.plan import HashPlan, parse_pii_type
 from adu_pipeline.hashing.progress import ProgressLine
 
@@ -99,6 +100,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     plan = build_plan(args)
+    keep_freed_memory()  # a one-shot process: pages reused batch after batch
     progress = ProgressLine(sys.stderr)
     try:
         summary = hash_file(
