@@ -1,6 +1,7 @@
 """DuckDB's sha256 over Arrow equals hashlib, keeps nulls and row order."""
 
 import hashlib
+import os
 
 import pyarrow as pa
 
@@ -20,3 +21,14 @@ def test_sha256_keeps_row_order_on_large_input():
     assert hashes.type == pa.string() and len(hashes) == len(values)
     for i in range(0, len(values), 7919):
         assert hashes[i].as_py() == hashlib.sha256(values[i].encode()).hexdigest()
+
+
+def test_duckdb_uses_one_thread_inside_a_worker_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from adu_pipeline.normalization.sha256 import hash_threads
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(hash_threads, {}).result() == 1
+    assert hash_threads({}) == min(2, os.cpu_count() or 1)
+    assert hash_threads({"ADU_HASH_THREADS": "3"}) == 3
