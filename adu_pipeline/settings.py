@@ -49,6 +49,7 @@ class Settings:
     min_identifier_share: float = 0.5
     min_projected_audience: int = 2000
     audience_margin: int = 500  # users above AMC's 2,000 minimum a new audience must count
+    preflight_minutes: float = 30.0  # longest wait for the preflight count; 0 = no preflight
     expected_match_rate: float = 0.5
     local_s3_port: int = DEFAULT_S3_PORT
     local_amc_port: int = DEFAULT_AMC_PORT
@@ -81,6 +82,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "ADU_MIN_IDENTIFIER_SHARE": ("min_identifier_share", "float"),
     "ADU_MIN_PROJECTED_AUDIENCE": ("min_projected_audience", "int"),
     "ADU_AUDIENCE_MARGIN": ("audience_margin", "int"),
+    "ADU_PREFLIGHT_MINUTES": ("preflight_minutes", "float"),
     "ADU_EXPECTED_MATCH_RATE": ("expected_match_rate", "float"),
     "ADU_LOCAL_S3_PORT": ("local_s3_port", "int"),
     "ADU_LOCAL_AMC_PORT": ("local_amc_port", "int"),
@@ -134,6 +136,8 @@ def _parse(items: tuple[tuple[str, str], ...]) -> Settings:
             raise InputError(f"{_variable(name)} must be between 0 and 1")
     if len(settings.schedule_cron.split()) != 5:
         raise InputError("ADU_SCHEDULE_CRON must be a cron string of 5 fields, like '0 6 * * *'")
+    if settings.preflight_minutes < 0:
+        raise InputError("ADU_PREFLIGHT_MINUTES must be 0 (no preflight) or a number of minutes")
     if settings.audience_margin < 0:
         raise InputError("ADU_AUDIENCE_MARGIN must be 0 or a positive number of users")
     if settings.max_part_bytes <= 0:

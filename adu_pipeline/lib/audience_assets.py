@@ -8,6 +8,7 @@ audience run shares one pool with a limit of 1, so two runs of a segment create 
 """
 
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 
@@ -33,7 +34,9 @@ def preflight_audience_size(client, key: str, body: dict, settings: Settings) ->
     that would FAIL is ever created."""
     minimum = AMC_MIN_AUDIENCE_USERS + settings.audience_margin
     try:
-        users = count_distinct_users(client, str(body["query"]), body)
+        users = count_distinct_users(
+            client, str(body["query"]), body, timeout=settings.preflight_minutes * 60
+        )
     except AmcApiError as exc:
         raise amc_failure(f"segment {key}: preflight count", exc) from None
     if users < minimum:
@@ -86,9 +89,10 @@ def audience_asset(settings: Settings, catalog, plans: list[DatasetPlan]) -> dg.
         instance = catalog.instances[catalog.segment_instance_of(segment)]
         body = segment.audience_body(datetime.now(UTC))
         with amc.client(instance) as client:
-            new = client.find_audience(segment.name, advertiser_id=segment.advertiser_id) is None
-            users = preflight_audience_size(client, key, body, settings) if new else None
             try:
+                found = client.find_audience(segment.name, advertiser_id=segment.advertiser_id)
+                preflight = found is None and settings.preflight_minutes > 0
+                users = preflight_audience_size(client, key, body, settings) if preflight else None
                 result = client.ensure_audience(body)
             except AmcApiError as exc:
                 raise amc_failure(f"AMC audience {segment.name!r}", exc) from None
@@ -113,6 +117,22 @@ def audience_asset(settings: Settings, catalog, plans: list[DatasetPlan]) -> dg.
     return _audience
 
 
+def partition_audience(
+    context: dg.AssetCheckExecutionContext, catalog: Any, amc: AmcResource
+) -> Any:
+    """The segment partition's newest audience as AMC has it now, for a check run by hand (or a
+    failed result when there is none yet)."""
+    newest = latest_metadata(context.instance, keys.AUDIENCE, context.partition_key)
+    if newest is None:
+        return dg.AssetCheckResult(passed=False, description="no audience has been created yet")
+    instance = catalog.instances.get(str(newest.get("instance") or catalog.default_instance))
+    try:
+        with amc.client(instance, budget_seconds=20) as client:
+            return client.get_audience(str(newest["audience_id"]))
+    except AmcApiError as exc:
+        raise amc_failure("AMC audience status", exc) from None
+
+
 def audience_status_check(catalog) -> dg.AssetChecksDefinition:
     """Reported by the amc_audience_status sensor; run by hand, it asks AMC about the newest."""
 
@@ -124,15 +144,9 @@ def audience_status_check(catalog) -> dg.AssetChecksDefinition:
         "AMC's reason.",
     )
     def _check(context: dg.AssetCheckExecutionContext, amc: AmcResource) -> dg.AssetCheckResult:
-        newest = latest_metadata(context.instance, keys.AUDIENCE, context.partition_key)
-        if newest is None:
-            return dg.AssetCheckResult(passed=False, description="no audience has been created yet")
-        instance = catalog.instances.get(str(newest.get("instance") or catalog.default_instance))
-        try:
-            with amc.client(instance, budget_seconds=20) as client:
-                audience = client.get_audience(str(newest["audience_id"]))
-        except AmcApiError as exc:
-            raise amc_failure("AMC audience status", exc) from None
+        audience = partition_audience(context, catalog, amc)
+        if isinstance(audience, dg.AssetCheckResult):
+            return audience
         return status_check_result(
             audience.status,
             {
@@ -150,8 +164,8 @@ def audience_status_check(catalog) -> dg.AssetChecksDefinition:
 
 audience_job = dg.define_asset_job(
     keys.AUDIENCE_JOB,
-    selection=dg.AssetSelection.assets(keys.AUDIENCE)
-    - dg.AssetSelection.checks(dg.AssetCheckKey(keys.AUDIENCE, keys.AUDIENCE_CHECK)),
+    # the audience only: its checks are reported by the status and health sensors
+    selection=dg.AssetSelection.assets(keys.AUDIENCE).without_checks(),
     description="Create or reuse the AMC audience of one segment.",
     executor_def=dg.in_process_executor,
 )

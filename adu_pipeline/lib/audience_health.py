@@ -16,14 +16,12 @@ from typing import Any
 
 import dagster as dg
 
-from adu_pipeline.amc import AmcApiError
 from adu_pipeline.amc.bodies import DEFAULT_REFRESH_RATE_DAYS, parse_amc_timestamp
 from adu_pipeline.lib import cursor, keys
-from adu_pipeline.lib.audience_assets import segment_partitions
+from adu_pipeline.lib.audience_assets import partition_audience, segment_partitions
 from adu_pipeline.lib.catalog import scan_segments
-from adu_pipeline.lib.metadata import latest_metadata
+from adu_pipeline.lib.check_records import ready_for_storage
 from adu_pipeline.lib.resources import AmcResource
-from adu_pipeline.lib.retries import amc_failure
 from adu_pipeline.lib.status_sensors import _check, _Clients
 from adu_pipeline.settings import Settings
 
@@ -149,7 +147,7 @@ def audience_health_sensor(
         finally:
             clients.close()
         return dg.SensorResult(
-            asset_events=events,
+            asset_events=ready_for_storage(context.instance, events),
             cursor=cursor.dump(state),
             skip_reason=None if events else "no audience changed state",
         )
@@ -167,15 +165,9 @@ def audience_fresh_check(catalog: Any) -> dg.AssetChecksDefinition:
         description="This segment's audience is refreshed on time and not DEACTIVATED.",
     )
     def _check_now(context: dg.AssetCheckExecutionContext, amc: AmcResource) -> dg.AssetCheckResult:
-        newest = latest_metadata(context.instance, keys.AUDIENCE, context.partition_key)
-        if newest is None:
-            return dg.AssetCheckResult(passed=False, description="no audience has been created yet")
-        instance = catalog.instances.get(str(newest.get("instance") or catalog.default_instance))
-        try:
-            with amc.client(instance, budget_seconds=20) as client:
-                audience = client.get_audience(str(newest["audience_id"]))
-        except AmcApiError as exc:
-            raise amc_failure("AMC audience", exc) from None
+        audience = partition_audience(context, catalog, amc)
+        if isinstance(audience, dg.AssetCheckResult):
+            return audience
         health = audience_health(audience, _utc_now())
         if health is None:
             return dg.AssetCheckResult(

@@ -14,46 +14,22 @@ import dagster as dg
 from adu_pipeline.amc import AmcNotFoundError
 from adu_pipeline.amc.deletions import UserDeletions
 from adu_pipeline.lib import cursor, keys
-from adu_pipeline.lib.metadata import values
 from adu_pipeline.lib.resources import AmcResource
-from adu_pipeline.lib.status_sensors import (
-    MAX_NEW_RECORDS,
-    REPORTED_BY,
-    _check,
-    _Clients,
-    _poll_terminal,
-    _status_reported,
-)
+from adu_pipeline.lib.status_sensors import _check, _Clients, _poll_terminal, collect_new
 
 DELETION_SENSOR = "amc_deletion_status"
 ID_FIELD = "request_id"
 
 
-def collect_requests(instance: dg.DagsterInstance, key: dg.AssetKey, state: dict[str, Any]) -> None:
-    """Every request id of the materializations after the cursor into `pending`, leaving out
-    those whose terminal status is already in the event log."""
-    after = state.setdefault("after", {})
-    name = key.to_user_string()
-    result = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, after_storage_id=after.get(name)),
-        limit=MAX_NEW_RECORDS,
-        ascending=True,
-    )
-    pending = state.setdefault("pending", {})
-    for record in result.records:
-        after[name] = record.storage_id
-        event = record.asset_materialization
-        if event is None or REPORTED_BY in event.metadata:
-            continue
-        meta = values(event)
-        for receipt in meta.get("receipts") or []:
-            request_id = str(receipt.get(ID_FIELD) or "")
-            if request_id and not _status_reported(instance, key, record, ID_FIELD, request_id):
-                pending[request_id] = {
-                    "asset": name,
-                    "instance": meta.get("instance"),
-                    "identities": int(receipt.get("identities") or 0),
-                }
+def receipts(meta: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The deletion requests one user_deletions materialization sent (id -> details)."""
+    return [
+        (
+            str(receipt.get(ID_FIELD) or ""),
+            {"instance": meta.get("instance"), "identities": int(receipt.get("identities") or 0)},
+        )
+        for receipt in meta.get("receipts") or []
+    ]
 
 
 def deletion_status_sensor(catalog: Any, instance_keys: list[str]):
@@ -68,7 +44,7 @@ def deletion_status_sensor(catalog: Any, instance_keys: list[str]):
     def _sensor(context: dg.SensorEvaluationContext, amc: AmcResource) -> dg.SensorResult:
         state = cursor.load(context.cursor)
         for key in asset_keys:
-            collect_requests(context.instance, key, state)
+            collect_new(context.instance, key, state, ID_FIELD, receipts)
         events: list[Any] = []
         clients = _Clients(amc, catalog)
         try:

@@ -24,6 +24,7 @@ import dagster as dg
 from adu_pipeline.amc import AmcApiError, AmcNotFoundError, JobStatus
 from adu_pipeline.lib import cursor, keys
 from adu_pipeline.lib.catalog import scan_segments
+from adu_pipeline.lib.check_records import ready_for_storage
 from adu_pipeline.lib.metadata import values
 from adu_pipeline.lib.plan import DatasetPlan
 from adu_pipeline.lib.resources import SENSOR_BUDGET_SECONDS, AmcResource
@@ -38,11 +39,16 @@ RESERVE_SECONDS = 3.0  # stop starting new AMC calls once less than this is left
 
 
 def collect_new(
-    instance: dg.DagsterInstance, key: dg.AssetKey, state: dict[str, Any], id_field: str
+    instance: dg.DagsterInstance,
+    key: dg.AssetKey,
+    state: dict[str, Any],
+    id_field: str,
+    jobs_of: Callable[[dict[str, Any]], list[tuple[str, dict[str, Any]]]] | None = None,
 ) -> None:
     """Move materializations after the cursor's storage id into `pending` (id -> details),
     leaving out those whose terminal status is already in the event log (a first tick without a
-    cursor, e.g. the daemon after `adu demo`, must not report them again)."""
+    cursor, e.g. the daemon after `adu demo`, must not report them again). `jobs_of` lists the
+    AMC jobs one materialization started (default: the one named by `id_field`)."""
     after = state.setdefault("after", {})
     name = key.to_user_string()
     result = instance.fetch_materializations(
@@ -57,15 +63,18 @@ def collect_new(
         if event is None or REPORTED_BY in event.metadata:  # our own "as AMC holds it" event
             continue
         meta = values(event)
-        job_id = meta.get(id_field)
-        if job_id and not _status_reported(instance, key, record, id_field, str(job_id)):
-            pending[str(job_id)] = {
-                "asset": name,
-                "partition": event.partition,
-                "dataset_id": meta.get("dataset_id"),
-                "instance": meta.get("instance"),
-                "rows_sent": meta.get("rows_sent"),
-            }
+        jobs = jobs_of(meta) if jobs_of else [(str(meta.get(id_field) or ""), _details(meta))]
+        for job_id, details in jobs:
+            if job_id and not _status_reported(instance, key, record, id_field, job_id):
+                pending[job_id] = {"asset": name, "partition": event.partition, **details}
+
+
+def _details(meta: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "dataset_id": meta.get("dataset_id"),
+        "instance": meta.get("instance"),
+        "rows_sent": meta.get("rows_sent"),
+    }
 
 
 def _status_reported(
@@ -286,7 +295,7 @@ def upload_status_sensor(settings: Settings, catalog: Any, plans: list[DatasetPl
             clients.close()
         return dg.SensorResult(
             run_requests=_unique(runs),
-            asset_events=events,
+            asset_events=ready_for_storage(context.instance, events),
             dynamic_partitions_requests=_partition_adds(context, runs),
             cursor=cursor.dump(state),
             skip_reason=None if (runs or events) else f"{len(state['pending'])} uploads pending",
@@ -403,7 +412,7 @@ def audience_status_sensor(catalog: Any):
         finally:
             clients.close()
         return dg.SensorResult(
-            asset_events=events,
+            asset_events=ready_for_storage(context.instance, events),
             cursor=cursor.dump(state),
             skip_reason=None if events else f"{len(state['pending'])} audiences pending",
         )

@@ -275,7 +275,7 @@ def test_audience_is_reused_by_name_and_a_changed_segment_fails_with_the_diff(
 ):
     # A slow AMC keeps the audience PENDING, as a real one is for minutes.
     slow = emulator_factory.start(step_seconds=600, config=pipeline.emulator.config)
-    pipeline.setenv(ADU_LOCAL_AMC_PORT=str(slow.port))
+    pipeline.setenv(ADU_LOCAL_AMC_PORT=str(slow.port), ADU_PREFLIGHT_MINUTES="0")  # AMC's reuse
     [first] = materializations(materialize(pipeline, [AUDIENCE], "loyal_customers"), AUDIENCE)
     assert first["action"] == "created"
     [second] = materializations(materialize(pipeline, [AUDIENCE], "loyal_customers"), AUDIENCE)
@@ -295,7 +295,9 @@ def test_audience_is_reused_by_name_and_a_changed_segment_fails_with_the_diff(
 
 
 def test_a_failed_audience_is_updated_in_place_never_duplicated(pipeline):
-    # No data uploaded: AMC fails the audience (fewer than 2,000 users).
+    # No data uploaded: AMC fails the audience (fewer than 2,000 users); without the preflight,
+    # which would refuse to create it, this is what AMC does with such an audience.
+    pipeline.setenv(ADU_PREFLIGHT_MINUTES="0")
     driver = pipeline.driver()
     [first] = materializations(materialize(pipeline, [AUDIENCE], "loyal_customers"), AUDIENCE)
     ticks = driver.until("amc_audience_status", lambda o: bool(o[-1].checks()), timeout=60)

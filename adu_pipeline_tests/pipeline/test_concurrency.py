@@ -1,8 +1,8 @@
 """Two runs at once of the same partition (a double click, a sensor and a manual run, a backfill
 over the schedule) start exactly one upload; two of the same segment create one audience.
 
-Each run is a separate process on the same Dagster instance (SQLite in DAGSTER_HOME), started
-together at a barrier, as the daemon or the UI would launch them.
+Each run is a separate (spawned) process on the same Dagster instance (SQLite in DAGSTER_HOME),
+started together at a barrier, as the daemon or the UI would launch them.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from adu_pipeline_tests.pipeline.conftest import recent_day
 from adu_pipeline_tests.pipeline.test_assets import materialize
 
 TRIALS = 3  # per test; `pytest --count`-style repeats are run by hand (see the closing notes)
-FORK = multiprocessing.get_context("fork")
+# spawn, not fork: a forked child of a process that already ran DuckDB can crash in DuckDB
+PROCESSES = multiprocessing.get_context("spawn")
 
 
 def _run_in_child(home: str, job_name: str, partition: str, barrier, results) -> None:
-    """One run in a forked process: its own instance connection, started at the barrier."""
+    """One run in its own process: its own instance connection, started at the barrier."""
     instance = dg.DagsterInstance.local_temp(home)
     try:
         job = defs().resolve_job_def(job_name)
@@ -48,9 +49,9 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
 
 def run_twice_at_once(pipeline, job_name: str, partition: str) -> list[tuple[str, bool, str]]:
     pipeline.instance.dispose()  # the children open their own connections
-    barrier, results = FORK.Barrier(2), FORK.Queue()
+    barrier, results = PROCESSES.Barrier(2), PROCESSES.Queue()
     children = [
-        FORK.Process(
+        PROCESSES.Process(
             target=_run_in_child, args=(str(pipeline.home), job_name, partition, barrier, results)
         )
         for _ in range(2)
@@ -91,6 +92,7 @@ def test_two_runs_of_one_segment_at_once_create_exactly_one_audience(pipeline_fa
     pipeline = pipeline_factory(
         datasets={"crm_customers": ["us"]}, segments=("loyal_customers", "gold_customers")
     )
+    pipeline.setenv(ADU_PREFLIGHT_MINUTES="0")  # the lock, not the preflight: gold is small
     day = recent_day()
     pipeline.write_export(day, 2500, seed=9)
     assert materialize(

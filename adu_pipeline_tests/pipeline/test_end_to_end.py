@@ -249,10 +249,12 @@ def test_demo_runs_every_dataset_instance_and_segment_and_leaves_no_raw_email(
     # the scanner does find them where they are: in the landing file itself
     assert scan_files([landing.parent], emails, exclude=set())[str(landing)] == len(emails)
     conversions = landing.with_name(f"offline_conversions_{summary['export_date']}.csv")
-    hits = scan_files(
+    optouts = project / "data" / "optouts" / f"optouts_{summary['export_date']}.csv"
+    assert scan_files([optouts.parent], emails, exclude=set())[str(optouts)] > 0
+    hits = scan_files(  # the opt-out file is a landing file too: raw values stay there only
         [tmp_path / "dagster_home", project / "data"],
         emails,
-        exclude={landing.resolve(), conversions.resolve()},
+        exclude={landing.resolve(), conversions.resolve(), optouts.resolve()},
     )
     assert hits.pop("<files scanned>") > 5
     assert hits == {}
@@ -292,6 +294,7 @@ def test_demo_never_replaces_a_landing_file_it_did_not_write(tmp_path, monkeypat
 
 def test_a_segment_file_added_while_running_gets_its_audience_without_a_reload(pipeline):
     """As under `adu dev`: the definitions stay loaded; the new file is picked up by a tick."""
+    pipeline.setenv(ADU_PREFLIGHT_MINUTES="0")  # gold_customers must reach AMC and FAIL there
     day = recent_day()
     pipeline.write_export(day, 5000, seed=3)
     driver = pipeline.driver()  # definitions loaded once, before the new segment exists

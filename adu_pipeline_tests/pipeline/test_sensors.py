@@ -32,8 +32,11 @@ def test_landing_sensor_requests_each_new_or_replaced_file_once(pipeline):
     first = tick(pipeline, "landing_file_sensor")
     assert [r.partition_key for r in first.run_requests] == ["2026-05-04"]
     assert first.run_requests[0].job_name == "crm_customers_export_job"
-    [event] = first.asset_events
+    [event] = [e for e in first.asset_events if isinstance(e, dg.AssetMaterialization)]
     assert event.asset_key == keys.landing("crm_customers") and event.partition == "2026-05-04"
+    [unread] = [e for e in first.asset_events if isinstance(e, dg.AssetObservation)]
+    assert unread.metadata["file_name"].value == "notes.txt"  # reported, with its reason
+    assert "extension .txt is not read" in unread.metadata["reason"].value
     assert event.metadata["size_bytes"].value == path.stat().st_size
     seen = json.loads(first.cursor)
     assert set(seen["crm_customers"]) == {"crm_export_2026-05-04.csv", "crm_export_2025-06-01.csv"}
