@@ -255,3 +255,14 @@ def user_deletion_requests(
             batch = []
     if batch:
         yield user_deletion_request(batch)
+
+
+def workflow_execution_request(sql: str, start: str, end: str) -> dict[str, Any]:
+    """An ad-hoc AMC reporting execution of `sql` over [start, end] (AMC timestamps), CSV out."""
+    return {
+        "workflow": {"sqlQuery": sql},
+        "timeWindowStart": start,
+        "timeWindowEnd": end,
+        "timeWindowType": "EXPLICIT",
+        "outputFormat": "CSV",
+    }

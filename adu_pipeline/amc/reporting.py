@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import httpx
 
-from adu_pipeline.amc.bodies import amc_timestamp
+from adu_pipeline.amc.bodies import amc_timestamp, workflow_execution_request
 from adu_pipeline.amc.errors import AmcApiError
 
 if TYPE_CHECKING:
@@ -100,13 +100,7 @@ def count_distinct_users(
     `timeWindowStart` / `timeWindowEnd`), on the client's instance. AmcApiError when the
     execution does not succeed (its statusReason in the message), AmcTimeout after `timeout`."""
     start, end = _bounds(window)
-    body = {
-        "workflow": {"sqlQuery": count_sql(sql)},
-        "timeWindowStart": start,
-        "timeWindowEnd": end,
-        "timeWindowType": "EXPLICIT",
-        "outputFormat": "CSV",
-    }
+    body = workflow_execution_request(count_sql(sql), start, end)
     created = _request(client, "POST", "", body=body, idempotent=False)
     execution_id = str(created.get("workflowExecutionId") or "")
     if not execution_id:

@@ -103,7 +103,8 @@ def test_discovery_lists_accounts_instances_and_advertisers(emu):
 
 def test_ads_account_header_is_sent_when_configured(emulator_factory):
     server = emulator_factory.start(config=EmulatorConfig(require_ads_account_id=True))
-    cfg = config_for(server, client_id="c", client_secret="s", refresh_token="r")
+    token = server.refresh_token  # the emulator accepts only refresh tokens it knows
+    cfg = config_for(server, client_id="c", client_secret="s", refresh_token=token)
     with AmcClient(cfg) as c, pytest.raises(AmcApiError) as info:
         c.list_datasets()
     assert info.value.status in (400, 401, 403)
@@ -112,7 +113,7 @@ def test_ads_account_header_is_sent_when_configured(emulator_factory):
             server,
             client_id="c",
             client_secret="s",
-            refresh_token="r",
+            refresh_token=token,
             ads_account_id="amzn1.ads-account.g.test",
         )
     ) as c:
