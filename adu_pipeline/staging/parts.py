@@ -28,6 +28,10 @@ from adu_pipeline.staging.quality import iter_batches
 FORMATS = {"csv_gz": ".csv.gz", "parquet": ".parquet"}
 MIN_SLICE_ROWS = 50
 MAX_SLICE_ROWS = 50_000
+# Parts are mostly hex digests (4 bits of entropy per character): gzip level 1 comes within 3 % of
+# level 6's size at 2.4x its speed (measured on 100k rows of eight SHA-256 columns), and
+# compression was most of the S3 stage's time.
+GZIP_LEVEL = 1
 TEMP_PREFIX = "adu-parts-"
 
 
@@ -69,7 +73,7 @@ class _GzipCsvPart:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.file = path.open("wb")
-        self.compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # gzip wrapper, mtime 0
+        self.compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # gzip wrapper, mtime 0
         self.rows = 0
         self.size = 0
 
