@@ -183,6 +183,20 @@ class AmcClient:
                 path=httpx.URL(self._url(path)).path,
             ) from None
 
+    def instance_request(
+        self, method: str, api: str, path: str, *, media_type: str, **kwargs: Any
+    ) -> Any:
+        """One call under `/amc/{api}/{instance}{path}` (api: advertiserData, reporting) with the
+        ADU headers and this client's auth, retries, budget and typed errors; for the calls that
+        live beside the client (user deletions, reporting). kwargs: params, body, idempotent."""
+        return self._call(
+            method,
+            f"/amc/{api}/{_seg(str(self.config.instance_id))}{path}",
+            headers=self._adu_headers(media_type),
+            content_type=media_type if "body" in kwargs else None,
+            **kwargs,
+        )
+
     def _adu_headers(self, media_type: str) -> dict[str, str]:
         cfg = self.config
         cfg.require(
@@ -234,7 +248,7 @@ class AmcClient:
         return f"/amc/advertiserData/{_seg(str(self.config.instance_id))}{path}"
 
     @staticmethod
-    def _pages(fetch: Callable[[str | None], tuple[list[Any], str | None]]) -> Iterator[Any]:
+    def paginate(fetch: Callable[[str | None], tuple[list[Any], str | None]]) -> Iterator[Any]:
         token: str | None = None
         seen: set[str] = set()
         while True:
@@ -258,7 +272,7 @@ class AmcClient:
             body = self._call("GET", "/amc/accounts", headers=headers, params={"nextToken": token})
             return body.get("amcAccounts") or [], body.get("nextToken")
 
-        return [Account.from_api(a) for a in self._pages(fetch)]
+        return [Account.from_api(a) for a in self.paginate(fetch)]
 
     def list_instances(
         self,
@@ -274,7 +288,7 @@ class AmcClient:
             body = self._call("GET", "/amc/instances", headers=headers, params=params)
             return body.get("instances") or [], body.get("nextToken")
 
-        return [Instance.from_api(i) for i in self._pages(fetch)]
+        return [Instance.from_api(i) for i in self.paginate(fetch)]
 
     def get_instance(
         self,
@@ -310,7 +324,7 @@ class AmcClient:
             )
             return body.get("advertisers") or [], body.get("nextToken")
 
-        return [Advertiser.from_api(a) for a in self._pages(fetch)]
+        return [Advertiser.from_api(a) for a in self.paginate(fetch)]
 
     # -- datasets -----------------------------------------------------------------------------
 
@@ -347,7 +361,7 @@ class AmcClient:
             body = self._call("POST", self._adu("/dataSets/list"), headers=headers, params=params)
             return body.get("dataSets") or [], body.get("nextToken")
 
-        return (Dataset.from_api(d) for d in self._pages(fetch))
+        return (Dataset.from_api(d) for d in self.paginate(fetch))
 
     def list_datasets(self, *, page_size: int | None = None) -> list[Dataset]:
         return list(self.iter_datasets(page_size=page_size))
@@ -501,7 +515,7 @@ class AmcClient:
             body = self._call("POST", self._adu("/uploads/list"), headers=headers, params=params)
             return body.get("uploads") or [], body.get("nextToken")
 
-        return (Upload.from_api(u) for u in self._pages(fetch))
+        return (Upload.from_api(u) for u in self.paginate(fetch))
 
     def list_uploads(
         self,
@@ -577,7 +591,7 @@ class AmcClient:
         on_poll: Callable[[Upload], None] | None = None,
     ) -> Upload:
         """Poll until SUCCESS/COMPLETED or FAILED; AmcTimeout after `timeout` seconds."""
-        return self._wait(
+        return self.poll(
             lambda: self.get_upload(dataset_id, upload_id),
             timeout,
             max_interval,
@@ -613,7 +627,7 @@ class AmcClient:
             body = self._call("GET", "/amc/audiences/query", headers=headers, params=params)
             return body.get("executionMetadata") or [], body.get("nextToken")
 
-        return (Audience.from_api(a) for a in self._pages(fetch))
+        return (Audience.from_api(a) for a in self.paginate(fetch))
 
     def list_audiences(self, *, page_size: int | None = None) -> list[Audience]:
         return list(self.iter_audiences(page_size=page_size))
@@ -697,7 +711,7 @@ class AmcClient:
         on_poll: Callable[[Audience], None] | None = None,
     ) -> Audience:
         """Poll until SUCCEEDED, FAILED or DEACTIVATED; AmcTimeout after `timeout` seconds."""
-        return self._wait(
+        return self.poll(
             lambda: self.get_audience(audience_id),
             timeout,
             max_interval,
@@ -726,7 +740,7 @@ class AmcClient:
             raise exc
         return found
 
-    def _wait(
+    def poll(
         self,
         get: Callable[[], Any],
         timeout: float,
@@ -735,7 +749,8 @@ class AmcClient:
         *,
         what: str,
     ) -> Any:
-        """Poll with growing pauses (0.5, 1, 2 ... max_interval s): quick locally, polite live."""
+        """Call `get` until its item's status is terminal, with growing pauses (0.5, 1, 2 ...
+        max_interval s): quick locally, polite live. AmcTimeout after `timeout` seconds."""
         deadline = Deadline(timeout, self._t.clock)
         interval = min(0.5, max_interval)
         while True:

@@ -8,26 +8,24 @@ client's transport (auth, retries, budget) exactly as the dataset and upload cal
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from adu_pipeline.amc.bodies import user_deletion_requests
 from adu_pipeline.amc.errors import AmcApiError
+from adu_pipeline.amc.status import LenientStatus
 
 if TYPE_CHECKING:
     from adu_pipeline.amc.client import AmcClient
 
-logger = logging.getLogger("adu_pipeline.amc")
 
 MT_DELETION = "application/vnd.amcadvertiseruserdeletionrequest.v1+json"
 MAX_PAGE = 100  # ListUserDeletionRequests maxResults maximum
 
 
-class DeletionStatus(StrEnum):
+class DeletionStatus(LenientStatus):
     """UserDeletionStatus: the spec lists PENDING and SUCCEEDED only.
 
     FAILED is not in the spec; it is read as terminal should AMC ever send it, so a sensor does
@@ -37,14 +35,6 @@ class DeletionStatus(StrEnum):
     PENDING = "PENDING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
-
-    @classmethod
-    def _missing_(cls, value: object) -> DeletionStatus:
-        text = str(value or "").strip().upper()
-        if text in cls.__members__:
-            return cls(text)
-        logger.warning("unknown user deletion status %r treated as PENDING", str(value)[:40])
-        return cls.PENDING
 
     @property
     def is_terminal(self) -> bool:
@@ -127,7 +117,7 @@ class UserDeletions:
             body = self._request("POST", "/userDeletionRequest/list", params=params)
             return body.get("userDeletions") or [], body.get("nextToken")
 
-        return (UserDeletion.from_api(d) for d in self.client._pages(fetch))
+        return (UserDeletion.from_api(d) for d in self.client.paginate(fetch))
 
     def list(self, *, page_size: int | None = None) -> list[UserDeletion]:
         return list(self.iter(page_size=page_size))
@@ -141,7 +131,7 @@ class UserDeletions:
         on_poll: Callable[[UserDeletion], None] | None = None,
     ) -> UserDeletion:
         """Poll until SUCCEEDED (or FAILED); AmcTimeout after `timeout` seconds."""
-        return self.client._wait(
+        return self.client.poll(
             lambda: self.get(request_id),
             timeout,
             max_interval,
@@ -150,14 +140,6 @@ class UserDeletions:
         )
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """The client's ADU transport (auth, retries, budget, typed errors) for one call.
-
-        Uses AmcClient's private ADU plumbing until it offers a public hook for it."""
-        client = self.client
-        return client._call(
-            method,
-            client._adu(path),
-            headers=client._adu_headers(MT_DELETION),
-            content_type=MT_DELETION if "body" in kwargs else None,
-            **kwargs,
+        return self.client.instance_request(
+            method, "advertiserData", path, media_type=MT_DELETION, **kwargs
         )

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -23,11 +21,11 @@ import httpx
 
 from adu_pipeline.amc.bodies import amc_timestamp, workflow_execution_request
 from adu_pipeline.amc.errors import AmcApiError
+from adu_pipeline.amc.status import LenientStatus
 
 if TYPE_CHECKING:
     from adu_pipeline.amc.client import AmcClient
 
-logger = logging.getLogger("adu_pipeline.amc")
 
 MT_EXECUTIONS = "application/vnd.amcworkflowexecutions.v1+json"
 COUNT_COLUMN = "distinct_users"
@@ -36,7 +34,7 @@ DOWNLOAD_TIMEOUT_SECONDS = 60.0
 Window = tuple[datetime, datetime] | Mapping[str, str]
 
 
-class ExecutionStatus(StrEnum):
+class ExecutionStatus(LenientStatus):
     """A workflow execution's status; an unknown spelling is read as PENDING (keep polling)."""
 
     PENDING = "PENDING"
@@ -45,14 +43,6 @@ class ExecutionStatus(StrEnum):
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"
-
-    @classmethod
-    def _missing_(cls, value: object) -> ExecutionStatus:
-        text = str(value or "").strip().upper()
-        if text in cls.__members__:
-            return cls(text)
-        logger.warning("unknown workflow execution status %r treated as PENDING", str(value)[:40])
-        return cls.PENDING
 
     @property
     def is_terminal(self) -> bool:
@@ -106,7 +96,7 @@ def count_distinct_users(
     if not execution_id:
         raise AmcApiError(details="CreateWorkflowExecution answered without an execution id")
     path = f"/{quote(execution_id, safe='')}"
-    done = client._wait(
+    done = client.poll(
         lambda: Execution.from_api(_request(client, "GET", path)),
         timeout,
         max_interval,
@@ -147,12 +137,7 @@ def _read_count(url: str, execution_id: str) -> int:
 
 
 def _request(client: AmcClient, method: str, path: str, **kwargs: Any) -> Any:
-    """The client's transport for one reporting call (same headers as ADU calls)."""
-    instance = quote(str(client.config.instance_id), safe="")
-    return client._call(
-        method,
-        f"/amc/reporting/{instance}/workflowExecutions{path}",
-        headers=client._adu_headers(MT_EXECUTIONS),
-        content_type=MT_EXECUTIONS if "body" in kwargs else None,
-        **kwargs,
+    """One reporting call (same headers as ADU calls)."""
+    return client.instance_request(
+        method, "reporting", f"/workflowExecutions{path}", media_type=MT_EXECUTIONS, **kwargs
     )

@@ -22,12 +22,30 @@ _ALIASES = {
 }
 
 
-class JobStatus(StrEnum):
-    """Canonical state of an AMC job. `JobStatus("SUCCESS") is JobStatus.SUCCEEDED`.
+class LenientStatus(StrEnum):
+    """A status AMC reports: read leniently so that a new or odd spelling never crashes a sensor.
 
-    Unknown spellings become PENDING (keep polling) rather than crashing a sensor; the raw
-    string stays on the model (`status_raw`) for display.
+    A value is upper-cased (`-` and spaces as `_`), mapped through `_aliases()`, and must then
+    name a member; anything else becomes PENDING (keep polling) with a warning. Every subclass has
+    a PENDING member; the raw string stays on the model (`status_raw`) for display.
     """
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        return {}
+
+    @classmethod
+    def _missing_(cls, value: object) -> LenientStatus:
+        text = str(value or "").strip().upper().replace("-", "_").replace(" ", "_")
+        canonical = cls._aliases().get(text, text)
+        if canonical in cls.__members__:
+            return cls[canonical]
+        logger.warning("unknown %s %r treated as PENDING", cls.__name__, str(value)[:40])
+        return cls["PENDING"]
+
+
+class JobStatus(LenientStatus):
+    """An AMC upload's or audience's state: `JobStatus("SUCCESS") is JobStatus.SUCCEEDED`."""
 
     PENDING = "PENDING"
     RUNNING = "RUNNING"
@@ -36,13 +54,8 @@ class JobStatus(StrEnum):
     DEACTIVATED = "DEACTIVATED"
 
     @classmethod
-    def _missing_(cls, value: object) -> JobStatus:
-        text = str(value or "").strip().upper().replace("-", "_").replace(" ", "_")
-        canonical = _ALIASES.get(text)
-        if canonical is None:
-            logger.warning("unknown AMC status %r treated as PENDING", str(value)[:40])
-            return cls.PENDING
-        return cls(canonical)
+    def _aliases(cls) -> dict[str, str]:
+        return _ALIASES
 
     @classmethod
     def parse(cls, value: str | None) -> JobStatus:
