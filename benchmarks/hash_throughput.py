@@ -9,6 +9,8 @@ every email and phone unique) to a temp CSV, then runs, each in its own process:
   (b) hash-only: DuckDB (2 threads) reads the CSV, SHA-256 of the eight raw columns, no
       normalization at all, writes the CSV: the floor for a column engine on this machine;
   (c) plain CSV copy: DuckDB reads and writes the same CSV, no hashing;
+  (a') with --compare-with DIR: the same `adu hash` from another source tree (e.g. the
+      previous commit, `git archive HEAD adu_pipeline | tar -x -C DIR`), for before/after;
   (d) the baseline: a single-threaded loop that reads the CSV with the csv module, hashes the
       eight stripped, lowercased fields with hashlib and writes the CSV (--skip-loop skips it).
 Prints rows/s (wall) and rows per CPU-second (user + system of the process and its waited-for
@@ -130,10 +132,10 @@ class Run:
         )
 
 
-def measure(cmd: list[str]) -> Run:
+def measure(cmd: list[str], cwd: str | None = None) -> Run:
     """Wall and CPU time, peak summed RSS of the process tree, ru_maxrss, stderr."""
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, cwd=cwd)
     peak = 0
     err_chunks: list[str] = []
     reader = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
@@ -189,6 +191,11 @@ def main() -> None:
     parser.add_argument("--pool", choices=["thread", "process"], help="sets ADU_HASH_POOL")
     parser.add_argument("--batch-rows", type=int, help="passed to adu hash --batch-rows")
     parser.add_argument("--output-ext", default=".csv", choices=[".csv", ".csv.gz", ".parquet"])
+    parser.add_argument(
+        "--compare-with",
+        metavar="DIR",
+        help="also run adu hash from the source tree in DIR (holding adu_pipeline/)",
+    )
     parser.add_argument("--skip-loop", action="store_true", help="only run our engine")
     parser.add_argument("--skip-references", action="store_true", help="skip hash-only and copy")
     parser.add_argument("--loop-only", nargs=2, metavar=("SRC", "DST"), help=argparse.SUPPRESS)
@@ -229,6 +236,12 @@ def main() -> None:
         ours = measure(cmd)
         print(ours.line("ours (adu hash, full normalization)", args.rows))
         print("  " + ours.stderr.strip().replace("\n", "\n  "))
+        other = None
+        if args.compare_with:
+            # `-m` puts the working directory first on sys.path: DIR's adu_pipeline is imported.
+            other_cmd = [*cmd[:6], str(Path(tmp) / f"other{args.output_ext}"), *cmd[7:]]
+            other = measure(other_cmd, cwd=args.compare_with)
+            print(other.line(f"adu hash from {args.compare_with}", args.rows))
         if not args.skip_references:
             refs = {}
             for kind, name in (("hash", "hash-only (DuckDB sha256 of the 8 raw columns)"),
@@ -244,6 +257,12 @@ def main() -> None:
                 f"ratio ours / hash-only: {hash_only.seconds / ours.seconds:.2f}x rows/s, "
                 f"{hash_only.cpu_seconds / ours.cpu_seconds:.2f}x rows/cpu-s"
             )
+            if other is not None:
+                print(
+                    f"ratio {args.compare_with} / hash-only: "
+                    f"{hash_only.seconds / other.seconds:.2f}x rows/s, "
+                    f"{hash_only.cpu_seconds / other.cpu_seconds:.2f}x rows/cpu-s"
+                )
         if not args.skip_loop:
             loop_cmd = [
                 sys.executable,
