@@ -14,7 +14,13 @@ import pyarrow.compute as pc
 
 from adu_pipeline.hashing.casts import ARROW_TYPES, MISSING, cast_column, fill
 from adu_pipeline.hashing.plan import ColumnKind, OutputColumn
-from adu_pipeline.normalization import country_groups, hash_pii, normalize_countries
+from adu_pipeline.normalization import (
+    PiiColumnResult,
+    country_groups,
+    hash_normalized,
+    normalize_countries,
+    normalize_pii,
+)
 from adu_pipeline.normalization.arrow import NULL_STRING, boolean, string
 
 HASHED, PASSED_THROUGH, OK = "hashed", "passed_through", "ok"
@@ -61,7 +67,11 @@ def compute(batch: pa.RecordBatch, spec: TransformSpec) -> Computed:
     )
     arrays: dict[str, pa.Array] = {}
     statuses: dict[str, pa.Array] = {}
-    for col in spec.columns:
+    pii = [c for c in spec.columns if c.kind is ColumnKind.PII]
+    # Every PII column normalized first, then all hashed with one SHA-256 call.
+    normalized = [normalize_pii(_column(batch, c.source), c.pii_type, pii_countries) for c in pii]
+    hashed = dict(zip((c.name for c in pii), hash_normalized(normalized), strict=True))
+    for col in spec.columns:  # in plan order, which the rejects file follows
         if col.kind is ColumnKind.PASSTHROUGH:
             continue
         if col.kind is ColumnKind.EXPORT_DATE:
@@ -69,7 +79,7 @@ def compute(batch: pa.RecordBatch, spec: TransformSpec) -> Computed:
             continue
         source = _column(batch, col.source)
         if col.kind is ColumnKind.PII:
-            arrays[col.name], statuses[col.name] = _hash(source, col, pii_countries)
+            arrays[col.name], statuses[col.name] = _status(source, hashed[col.name])
         elif col.kind is ColumnKind.COUNTRY:
             arrays[col.name], statuses[col.name] = _country(row_countries, n)
         else:
@@ -95,8 +105,8 @@ def _row_countries(batch: pa.RecordBatch, spec: TransformSpec) -> pa.Array | str
     return pc.if_else(blank, default, raw)
 
 
-def _hash(source: pa.Array, col: OutputColumn, countries) -> tuple[pa.Array, pa.Array]:
-    result = hash_pii(source, col.pii_type, countries)
+def _status(source: pa.Array, result: PiiColumnResult) -> tuple[pa.Array, pa.Array]:
+    """(hashes, per-row status) of one PII column."""
     hashes = result.hashes
     produced: pa.Array | pa.Scalar = string(HASHED)
     if result.passed_through:

@@ -1,12 +1,28 @@
-"""hash_pii: normalize and hash one PII column of a batch, with a counted reason per null."""
+"""hash_pii: normalize and hash one PII column of a batch, with a counted reason per null.
 
+normalize_pii does everything but the hashing and hash_normalized hashes any number of such
+columns with one SHA-256 query, so a batch's columns cost one DuckDB call instead of one per
+column and country. Hashing waits until row order is restored: a column's values to hash stay
+where they were computed (deduplicated, grouped by country) and only integer indices move.
+"""
+
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from adu_pipeline.normalization.arrow import NULL_STRING, boolean, int64, int64s, string, strings
+from adu_pipeline.normalization.arrow import (
+    NULL_STRING,
+    as_numpy,
+    boolean,
+    bools,
+    int64,
+    int64s,
+    string,
+    strings,
+)
 from adu_pipeline.normalization.columns import COUNTRY_INDEPENDENT, normalize_unique
 from adu_pipeline.normalization.countries import canonical_country, country_reason
 from adu_pipeline.normalization.groups import CountryGroups, Grouping, country_groups
@@ -30,6 +46,19 @@ class PiiColumnResult:
     passed_through: int
 
 
+@dataclass(frozen=True)
+class NormalizedColumn:
+    """One column normalized, not yet hashed: row i's hash is SHA-256 of values[index[i]]
+    (values[i] when index is None; null index or value: null hash), unless carried[i] holds
+    a pre-hashed value that passes through as it is."""
+
+    values: pa.Array
+    index: pa.Array | None
+    reasons: pa.Array
+    carried: pa.Array | None
+    passed_through: int
+
+
 def hash_pii(
     values: pa.Array | pa.ChunkedArray,
     pii_type: PiiType,
@@ -42,6 +71,32 @@ def hash_pii(
     country is missing or unsupported gets a null hash with that reason. Null or blank
     values get `missing`; 64-lowercase-hex values pass through unchanged.
     """
+    return hash_normalized([normalize_pii(values, pii_type, countries)])[0]
+
+
+def hash_normalized(columns: Sequence[NormalizedColumn]) -> list[PiiColumnResult]:
+    """Hash the values of every column in one SHA-256 call, then spread them to rows."""
+    if not columns:
+        return []
+    hashed = sha256_hex(pa.concat_arrays([c.values for c in columns]))
+    results, start = [], 0
+    for column in columns:
+        hashes = hashed.slice(start, len(column.values))
+        start += len(column.values)
+        if column.index is not None:
+            hashes = hashes.take(column.index)
+        if column.carried is not None:
+            hashes = pc.if_else(pc.is_valid(column.carried), column.carried, hashes)
+        results.append(PiiColumnResult(hashes, column.reasons, column.passed_through))
+    return results
+
+
+def normalize_pii(
+    values: pa.Array | pa.ChunkedArray,
+    pii_type: PiiType,
+    countries: pa.Array | pa.ChunkedArray | str | CountryGroups,
+) -> NormalizedColumn:
+    """hash_pii without the hashing (see hash_normalized); same arguments."""
     pii_type = PiiType(pii_type)
     values = _as_strings(values)
     n = len(values)
@@ -50,8 +105,7 @@ def hash_pii(
         reason = _scalar_country_reason(countries, code)
         if reason is not None:
             return _all_country_reason(values, reason)
-        hashes, reasons, passed = _hash_one_country(values, pii_type, code)
-        return PiiColumnResult(hashes, reasons, passed)
+        return _one_country(values, pii_type, code)
 
     if not isinstance(countries, CountryGroups):
         if not isinstance(countries, pa.DictionaryArray):  # encoded: distinct values read once
@@ -61,65 +115,101 @@ def hash_pii(
         raise ValueError(f"countries has {len(countries)} rows, values has {n}")
     if n == 0:
         empty = strings([])
-        return PiiColumnResult(empty, empty, 0)
+        return NormalizedColumn(empty, None, empty, None, 0)
     grouping = countries.usable if pii_type in COUNTRY_INDEPENDENT else countries.by_country
     if grouping.all_one:
-        hashes, reasons, passed = _hash_one_country(values, pii_type, grouping.names[0])
-        return PiiColumnResult(hashes, reasons, passed)
+        return _one_country(values, pii_type, grouping.names[0])
     country_reasons = countries.reasons
-    hashes, reasons, passed = _hash_by_group(values, pii_type, grouping, country_reasons)
+    column = _by_group(values, pii_type, grouping, country_reasons)
     if country_reasons.null_count == n:
-        return PiiColumnResult(hashes, reasons, passed)
+        return column
     # Pre-hashed values pass through whatever the row's country; a missing value is reported
     # as missing even when the row's country is also unusable.
     trimmed = _trim(values)
     carried = pc.and_(pc.is_valid(country_reasons), _prehashed(trimmed))
     carried_count = pc.sum(carried).as_py() or 0
+    reasons, carried_values = column.reasons, column.carried
     if carried_count:
-        hashes = pc.if_else(carried, trimmed.cast(pa.string()), hashes)
+        carried_values = pc.if_else(
+            carried, trimmed.cast(pa.string()), _NULL if carried_values is None else carried_values
+        )
         reasons = pc.if_else(carried, _NULL, reasons)
     reasons = pc.if_else(_blank(trimmed), string(Reason.MISSING.value), reasons)
-    return PiiColumnResult(hashes, reasons, passed + carried_count)
+    return NormalizedColumn(
+        column.values, column.index, reasons, carried_values, column.passed_through + carried_count
+    )
 
 
-def _hash_by_group(
+def _by_group(
     values: pa.Array, pii_type: PiiType, grouping: Grouping, country_reasons: pa.Array
-) -> tuple[pa.Array, pa.Array, int]:
-    """Each country's rows hashed as one contiguous slice of the sorted rows, then put back
-    in row order with one take (group -1: the country reason stands)."""
+) -> NormalizedColumn:
+    """Each country's rows normalized as one contiguous slice of the sorted rows; the values
+    to hash stay in that order and the row indices go back to row order with one take
+    (group -1: nothing to hash, the country reason stands)."""
     ordered = values.take(grouping.order)
     bounds = grouping.bounds
-    hash_parts, reason_parts, passed = [], [], 0
-    for index in range(-1, len(grouping.names)):
-        start, end = int(bounds[index + 1]), int(bounds[index + 2])
+    value_parts, index_parts, reason_parts, carried_parts = [], [], [], []
+    passed, offset, any_carried = 0, 0, False
+    for group in range(-1, len(grouping.names)):
+        start, end = int(bounds[group + 1]), int(bounds[group + 2])
         if start == end:
             continue
-        if index < 0:
-            hash_parts.append(pa.nulls(end - start, pa.string()))
+        if group < 0:
+            index_parts.append(np.full(end - start, -1, dtype=np.int64))
             rows = grouping.order[start:end]
             reason_parts.append(country_reasons.take(rows).cast(pa.string()))
+            carried_parts.append(pa.nulls(end - start, pa.string()))
             continue
-        h, r, p = _hash_one_country(ordered[start:end], pii_type, grouping.names[index])
-        hash_parts.append(h)
-        reason_parts.append(r)
-        passed += p
-    hashes = pa.concat_arrays(hash_parts).take(grouping.back)
-    reasons = pa.concat_arrays(reason_parts).take(grouping.back)
-    return hashes, reasons, passed
+        part = _one_country(ordered[start:end], pii_type, grouping.names[group])
+        value_parts.append(part.values)
+        index = np.arange(end - start) if part.index is None else _row_index(part.index)
+        index_parts.append(np.where(index >= 0, index + offset, -1))
+        offset += len(part.values)
+        reason_parts.append(part.reasons)
+        if part.carried is None:
+            carried_parts.append(pa.nulls(end - start, pa.string()))
+        else:
+            carried_parts.append(part.carried)
+            any_carried = True
+        passed += part.passed_through
+    index = np.concatenate(index_parts)
+    valid = index >= 0
+    sorted_index = pa.Array.from_buffers(
+        pa.int64(),
+        len(index),
+        [None if valid.all() else bools(valid).buffers()[1], pa.py_buffer(index)],
+    )
+    back = grouping.back
+    carried = pa.concat_arrays(carried_parts).take(back) if any_carried else None
+    return NormalizedColumn(
+        pa.concat_arrays(value_parts) if value_parts else strings([]),
+        sorted_index.take(back),
+        pa.concat_arrays(reason_parts).take(back),
+        carried,
+        passed,
+    )
 
 
-def _hash_one_country(
-    values: pa.Array, pii_type: PiiType, country: str
-) -> tuple[pa.Array, pa.Array, int]:
-    """(hashes, reasons, passed_through) for values that all share one supported country."""
+def _row_index(index: pa.Array) -> np.ndarray:
+    """An index array as int64 numpy, -1 where null."""
+    return as_numpy(index, fill=-1).astype(np.int64)
+
+
+def _one_country(values: pa.Array, pii_type: PiiType, country: str) -> NormalizedColumn:
+    """Values that all share one supported country; many repeats: each distinct value once."""
     trimmed = _trim(values)
     if len(trimmed) > 2 * _SAMPLE and not _mostly_distinct(trimmed):
         encoded = pc.dictionary_encode(trimmed)  # null rows get null indices
-        hashes, reasons, _ = _hash_distinct(encoded.dictionary, pii_type, country)
-        hashed_rows = pc.take(_prehashed(encoded.dictionary), encoded.indices)
-        passed = pc.sum(pc.fill_null(hashed_rows, boolean(False))).as_py() or 0
-        return pc.take(hashes, encoded.indices), _take_reasons(reasons, encoded), passed
-    return _hash_distinct(trimmed, pii_type, country)
+        distinct = _distinct(encoded.dictionary, pii_type, country)
+        carried = distinct.carried
+        passed = 0
+        if carried is not None:
+            hashed_rows = pc.take(_prehashed(encoded.dictionary), encoded.indices)
+            passed = pc.sum(pc.fill_null(hashed_rows, boolean(False))).as_py() or 0
+            carried = pc.take(carried, encoded.indices)
+        reasons = _take_reasons(distinct.reasons, encoded)
+        return NormalizedColumn(distinct.values, encoded.indices, reasons, carried, passed)
+    return _distinct(trimmed, pii_type, country)
 
 
 def _take_reasons(reasons: pa.Array, encoded: pa.DictionaryArray) -> pa.Array:
@@ -129,10 +219,8 @@ def _take_reasons(reasons: pa.Array, encoded: pa.DictionaryArray) -> pa.Array:
     )
 
 
-def _hash_distinct(
-    trimmed: pa.Array, pii_type: PiiType, country: str
-) -> tuple[pa.Array, pa.Array, int]:
-    """Normalize and hash each value (nulls and blanks allowed; duplicates merely cost time)."""
+def _distinct(trimmed: pa.Array, pii_type: PiiType, country: str) -> NormalizedColumn:
+    """Normalize each value (nulls and blanks allowed; duplicates merely cost time)."""
     blank = _blank(trimmed)
     hashed = _prehashed(trimmed)
     todo = pc.invert(pc.or_(blank, hashed))
@@ -146,14 +234,15 @@ def _hash_distinct(
             part, part_reasons = normalize_unique(pc.filter(trimmed, todo), pii_type, country)
             normalized = pc.replace_with_mask(normalized, todo, part)
             reasons = pc.replace_with_mask(reasons, todo, part_reasons)
-    hashes = sha256_hex(normalized)
-    passed = 0
+    passed, carried = 0, None
     if not all_todo:
         passed = pc.sum(hashed).as_py() or 0
         if passed:
-            hashes = pc.if_else(hashed, trimmed.cast(pa.string()), hashes)
+            carried = pc.if_else(hashed, trimmed.cast(pa.string()), _NULL)
         reasons = pc.if_else(blank, string(Reason.MISSING.value), reasons)
-    return hashes, reasons.cast(pa.string()), passed
+    return NormalizedColumn(
+        normalized.cast(pa.string()), None, reasons.cast(pa.string()), carried, passed
+    )
 
 
 def _mostly_distinct(values: pa.Array) -> bool:
@@ -188,16 +277,17 @@ def _prehashed(trimmed: pa.Array) -> pa.Array:
     )
 
 
-def _all_country_reason(values: pa.Array, reason: str) -> PiiColumnResult:
+def _all_country_reason(values: pa.Array, reason: str) -> NormalizedColumn:
     blank = _blank(_trim(values))
     reasons = pc.if_else(blank, string(Reason.MISSING.value), string(reason))
     hashed = _prehashed(_trim(values))
     passed = pc.sum(hashed).as_py() or 0
-    hashes = pa.nulls(len(values), pa.string())
+    carried = None
     if passed:
-        hashes = pc.if_else(hashed, _trim(values).cast(pa.string()), hashes)
+        carried = pc.if_else(hashed, _trim(values).cast(pa.string()), _NULL)
         reasons = pc.if_else(hashed, _NULL, reasons)
-    return PiiColumnResult(hashes, reasons.cast(pa.string()), passed)
+    nothing = pa.nulls(len(values), pa.int64())
+    return NormalizedColumn(strings([]), nothing, reasons.cast(pa.string()), carried, passed)
 
 
 def _scalar_country_reason(raw: str, code: str | None) -> str | None:

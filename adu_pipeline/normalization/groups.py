@@ -1,9 +1,9 @@
 """Rows of a batch grouped by their normalized country, once, for every PII column.
 
-hash_pii sorts the rows by country, hashes each country's rows as one contiguous slice and
-puts the results back in row order with one take. The sort and its inverse depend only on
-the countries, so a batch computes them once (`country_groups`) and passes the result to
-every column instead of the raw country array.
+normalize_pii sorts the rows by country, normalizes each country's rows as one contiguous
+slice and puts the row indices of the values to hash back in row order with one take. The
+sort and its inverse depend only on the countries, so a batch computes them once
+(`country_groups`) and passes the result to every column instead of the raw country array.
 """
 
 from dataclasses import dataclass

@@ -12,8 +12,10 @@ from adu_pipeline.normalization import (
     Reason,
     canonical_country,
     country_groups,
+    hash_normalized,
     hash_pii,
     normalize_countries,
+    normalize_pii,
     normalize_value,
 )
 from adu_pipeline.normalization import api as api_module
@@ -214,3 +216,39 @@ def test_country_groups_computed_once_give_the_same_result():
         direct, grouped = hash_pii(values, pii_type, countries), hash_pii(values, pii_type, groups)
         assert direct.hashes.equals(grouped.hashes) and direct.reasons.equals(grouped.reasons)
         assert direct.passed_through == grouped.passed_through == 500
+
+
+def test_columns_hashed_together_match_the_reference_row_by_row():
+    """transform.compute normalizes every column, then hashes them all in one call: each
+    column's hashes still land on its own rows (deduplicated, grouped by country, pre-hashed
+    and country-less rows mixed)."""
+    rows = 20_000  # more than 8,192 US rows: the deduplicated path too
+    countries = pa.array(
+        (["US", "GB", "US", None, "US", "CN", "US", "DE", "US", " uk"] * rows)[:rows]
+    )
+    names = ["Smith", "Müller", None, HEX, "  ", "O'Brien", "García"]
+    zips = ["SW1A 1AA", "", HEX, "8"]
+    columns = {
+        PiiType.EMAIL: [f" User{i}@Example.com" for i in range(rows)],
+        PiiType.LAST_NAME: [names[i % len(names)] for i in range(rows)],
+        PiiType.ZIP: [f"{10000 + i % 50}" if i % 5 else zips[i % 4] for i in range(rows)],
+        PiiType.PHONE: [f"+1 206 555 {i % 10_000:04d}" for i in range(rows)],
+    }
+    groups = country_groups(pc.dictionary_encode(countries))
+    parts = [normalize_pii(pa.array(v), t, groups) for t, v in columns.items()]
+    parts.append(normalize_pii(pa.array(columns[PiiType.EMAIL]), PiiType.EMAIL, "CN"))
+    results = hash_normalized(parts)
+    row_countries = [canonical_country(c) if c else None for c in countries.to_pylist()]
+    for (pii_type, values), result in zip(columns.items(), results, strict=False):
+        expected = []
+        for value, country in zip(values, row_countries, strict=True):
+            if value is not None and value.strip() == HEX:
+                expected.append(HEX)
+            elif country not in SUPPORTED_COUNTRIES:
+                expected.append(None)
+            else:
+                normalized = normalize_value(value, pii_type, country)
+                expected.append(None if normalized is None else sha(normalized))
+        assert result.hashes.to_pylist() == expected, pii_type
+    assert results[-1].hashes.null_count == rows
+    assert set(results[-1].reasons.to_pylist()) == {Reason.COUNTRY_UNSUPPORTED.value}
