@@ -23,6 +23,7 @@ from adu_pipeline.normalization.arrow import (
     string,
     strings,
 )
+from adu_pipeline.normalization.buffers import byte_class, to_numpy
 from adu_pipeline.normalization.columns import COUNTRY_INDEPENDENT, normalize_unique
 from adu_pipeline.normalization.countries import canonical_country, country_reason
 from adu_pipeline.normalization.groups import CountryGroups, Grouping, country_groups
@@ -258,7 +259,20 @@ _PY_WHITESPACE = "".join(
 )
 
 
+# Bytes that may start or end a value that trimming changes: the ASCII ones above, and every
+# byte of a multi-byte character (some of those are whitespace).
+_EDGE = byte_class("".join(c for c in _PY_WHITESPACE if c < "\x80"))
+_EDGE[128:] = True
+
+
 def _trim(values: pa.Array) -> pa.Array:
+    """Python's strip() of each value; the values themselves (no copy) when none has
+    whitespace at either end, which a look at first and last bytes tells."""
+    data, offsets = to_numpy(values)
+    starts, ends = offsets[:-1], offsets[1:]
+    nonempty = ends > starts
+    if not (_EDGE[data[starts[nonempty]]].any() or _EDGE[data[ends[nonempty] - 1]].any()):
+        return values
     return pc.utf8_trim(values, characters=_PY_WHITESPACE)
 
 

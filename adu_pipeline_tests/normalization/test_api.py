@@ -252,3 +252,24 @@ def test_columns_hashed_together_match_the_reference_row_by_row():
         assert result.hashes.to_pylist() == expected, pii_type
     assert results[-1].hashes.null_count == rows
     assert set(results[-1].reasons.to_pylist()) == {Reason.COUNTRY_UNSUPPORTED.value}
+
+
+def test_values_are_trimmed_as_python_strip_does():
+    """Every character str.strip() removes, at either end, alone or around text; a column
+    with none of them at its ends is left as it is."""
+    spaces = [c for c in map(chr, range(0x3001)) if c.isspace()] + ["\u2028", "\u205f"]
+    values = [None, "", "Jane", "é", "Zoë", "\x1fJane", "Jane\xa0", "\u3000"]
+    values += [f"{c}Jane{c}" for c in spaces] + [f"{c}é" for c in spaces] + [c for c in spaces]
+    column = pa.array(values)
+    expected = [None if v is None else v.strip() for v in values]
+    assert api_module._trim(column).to_pylist() == expected
+    assert api_module._trim(column.slice(0, 5)).to_pylist() == expected[:5]
+    for one_end in ("Jane\xa0", "\tJane", "Jane\u3000", "\x1cé", "é "):
+        assert api_module._trim(pa.array(["Jane", one_end])).to_pylist() == [
+            "Jane",
+            one_end.strip(),
+        ]
+    normalized = [normalize_value(v, PiiType.FIRST_NAME, "US") for v in values]
+    assert hash_pii(column, PiiType.FIRST_NAME, "US").hashes.to_pylist() == [
+        None if n is None else sha(n) for n in normalized
+    ]
