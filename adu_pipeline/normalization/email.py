@@ -8,7 +8,7 @@ from adu_pipeline.normalization.arrow import NULL_STRING, string
 from adu_pipeline.normalization.buffers import byte_class, from_numpy, keep, on_subset, to_numpy
 from adu_pipeline.normalization.names import exotic_pattern
 from adu_pipeline.normalization.reasons import Reason
-from adu_pipeline.normalization.text import Column, lower, non_ascii, with_fallback
+from adu_pipeline.normalization.text import Column, non_ascii, with_fallback
 
 _NULL = NULL_STRING
 _UNICODE_DROP = r"[^\pL\pN_.@-]+"
@@ -22,9 +22,14 @@ _SHAPE = r"^[^@]+@[^@]*\.[^@]*$"
 
 def email_chars(values: pa.Array) -> pa.Array:
     """Lower-case and drop everything but Unicode word characters, '.', '@' and '-'."""
-    lowered = lower(values)
-    lowered = on_subset(
-        lowered, non_ascii(lowered), lambda v: pc.replace_substring_regex(v, _UNICODE_DROP, "")
+    # The non-ASCII rows in one pass (lower-cased by Arrow, then the Unicode filter); ASCII
+    # rows only need the case table and the byte filter.
+    lowered = pc.ascii_lower(
+        on_subset(
+            values,
+            non_ascii(values),
+            lambda v: pc.replace_substring_regex(pc.utf8_lower(v), _UNICODE_DROP, ""),
+        )
     )
     data, offsets = to_numpy(lowered)
     return from_numpy(*keep((data, offsets), _KEEP[data]))

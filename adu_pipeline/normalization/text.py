@@ -93,9 +93,11 @@ def with_fallback(
     non_ascii = pc.invert(pc.string_is_ascii(values))
     if not pc.any(non_ascii).as_py():
         return vectorized(values)
-    exotic = pc.and_(non_ascii, pc.match_substring_regex(values, exotic_pattern))
-    if not pc.any(exotic).as_py():
+    # The pattern is only looked for in the non-ASCII rows (it is a large character class).
+    found = pc.match_substring_regex(pc.filter(values, non_ascii), exotic_pattern)
+    if not pc.any(found).as_py():
         return vectorized(values)
+    exotic = pc.replace_with_mask(non_ascii, non_ascii, found)
     fast_out, fast_reasons = vectorized(pc.filter(values, pc.invert(exotic)))
     slow_out, slow_reasons = scalar(pc.filter(values, exotic), rule)
     return (
