@@ -36,18 +36,28 @@ from adu_pipeline.normalization.arrow import (
     as_numpy,
     boolean,
     bools,
-    int64,
     int64s,
     string,
     strings,
 )
-from adu_pipeline.normalization.buffers import DIGITS, from_numpy, keep, position_in_row, to_numpy
+from adu_pipeline.normalization.buffers import (
+    DIGITS,
+    byte_class,
+    from_numpy,
+    keep,
+    position_in_row,
+    row_sums,
+    to_numpy,
+)
 from adu_pipeline.normalization.reasons import Reason
 from adu_pipeline.normalization.text import Column, merge, scalar
 
 # Punctuation may precede the '+' ("(+44) ..."): phonenumbers starts at the first '+' or digit.
+# The shape the column rule takes (`_shape` tests it on the bytes; tests compare the two).
 _FAST_SHAPE = r"^[ ().\-/]*\+?[0-9 ().\-/]*$"
-_PLUS_FIRST = r"^[ ().\-/]*\+"
+_PUNCTUATION = byte_class(" ().-/")
+_SHAPE_BYTES = _PUNCTUATION | DIGITS | byte_class("+")
+_PLUS = ord("+")
 _MAX_INPUT = 250  # phonenumbers' _MAX_INPUT_STRING_LENGTH
 _MAX_NSN = 17
 _NULL = NULL_STRING
@@ -149,6 +159,24 @@ def _vectorized_codes() -> frozenset[int]:
 
 
 # --- small column helpers -------------------------------------------------------------
+
+
+def _shape(values: pa.Array) -> np.ndarray:
+    """Per row, whether the value fits _FAST_SHAPE (null: no): punctuation and digits only,
+    at most one '+' and no digit before it."""
+    data, offsets = to_numpy(values)
+    fits = row_sums(~_SHAPE_BYTES[data], offsets) == 0
+    is_plus = data == _PLUS
+    fits &= row_sums(is_plus, offsets) <= 1
+    pluses = np.flatnonzero(is_plus)
+    if len(pluses):
+        digits_before = np.concatenate(([0], np.cumsum(DIGITS[data], dtype=np.int64)))
+        row = np.searchsorted(offsets, pluses, side="right") - 1
+        early = digits_before[pluses] > digits_before[offsets[row]]
+        fits[row[early]] = False
+    if values.null_count:
+        fits &= _np(pc.is_valid(values))
+    return fits
 
 
 def _np(mask: pa.Array) -> np.ndarray:
@@ -272,13 +300,14 @@ def _possible_for_code(national: pa.Array, calling_code: int) -> np.ndarray:
 
 
 def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndarray]:
-    """(E.164 digits or null, reason or null, rows to hand over to phonenumbers)."""
+    """(E.164 digits or null, reason or null, rows to hand over to phonenumbers) of values
+    that fit _FAST_SHAPE."""
     n = len(values)
     default = _region(country)
     data, offsets = to_numpy(values)
     digits = from_numpy(*keep((data, offsets), DIGITS[data]))
     nd = _lengths(digits)
-    plus = _np(pc.match_substring_regex(values, _PLUS_FIRST))
+    plus = row_sums(data == _PLUS, offsets) > 0  # the shape puts it before any digit
     invalid = nd == 0  # reasons fixed below: no digit at all is empty_after_normalization
     handover = np.zeros(n, dtype=bool)
 
@@ -382,10 +411,7 @@ def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndar
 def phone(values: pa.Array, country: str) -> Column:
     """E.164 digits without '+'; explicit +cc kept, else the row's country as default region."""
     rule = lambda v: reference.phone(v, country)  # noqa: E731
-    fast = pc.and_(
-        pc.fill_null(pc.match_substring_regex(values, _FAST_SHAPE), boolean(False)),
-        pc.less_equal(pc.binary_length(values), int64(_MAX_INPUT)),
-    )
+    fast = bools(_shape(values) & (_lengths(values) <= _MAX_INPUT))
     if not pc.any(fast).as_py():
         return scalar(values, rule)
     all_fast = pc.all(fast).as_py()

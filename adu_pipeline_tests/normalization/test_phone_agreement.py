@@ -32,3 +32,14 @@ def test_most_numbers_take_the_vectorized_path(country):
     _, _, handover = phone._vector(pa.compute.filter(arr, pa.array(fast)), country)
     assert fast.mean() > 0.9
     assert handover.mean() < 0.2
+
+
+def test_the_byte_shape_test_agrees_with_the_shape_pattern():
+    """phone() picks its column rows by bytes; the pattern says what the shape is."""
+    values = [v for country in COUNTRIES for v in generate(country, 400)]
+    values += ["", "+", "++1", "1+2", "(+44) 20", " +1 206", "+1 (206) 555-0100", "206+", "x1"]
+    values += ["0800 ١٢٣", "+１ 206", "(206) 555-0100 ext 7", "206/555.0100", "- - -", None]
+    arr = pa.array(values)
+    want = pa.compute.fill_null(pa.compute.match_substring_regex(arr, phone._FAST_SHAPE), False)
+    assert phone._shape(arr).tolist() == want.to_pylist()
+    assert phone._shape(arr.slice(3, 40)).tolist() == want.to_pylist()[3:43]
