@@ -14,11 +14,11 @@ from adu_pipeline.amc import AmcApiError, upload_request
 from adu_pipeline.errors import AduError
 from adu_pipeline.lib import keys
 from adu_pipeline.lib.checks import require_gates_passed
-from adu_pipeline.lib.instance import require_exclusive_pool
 from adu_pipeline.lib.metadata import latest_metadata
 from adu_pipeline.lib.plan import DatasetPlan
 from adu_pipeline.lib.resources import AmcResource
 from adu_pipeline.lib.retries import AMC_RETRY_POLICY, amc_failure, status_check_result
+from adu_pipeline.lib.writer_lock import amc_writer
 
 FORMATS = {"csv_gz": ("csv", "GZIP"), "parquet": ("parquet", "NONE")}
 
@@ -51,8 +51,7 @@ def amc_dataset_asset(plan: DatasetPlan, instance) -> dg.AssetsDefinition:
         ),
     )
     def _amc_dataset(context: dg.AssetExecutionContext, amc: AmcResource) -> dg.MaterializeResult:
-        require_exclusive_pool(context, pool)
-        with amc.client(instance) as client:
+        with amc_writer(context, pool), amc.client(instance) as client:
             try:
                 result = client.ensure_dataset(plan.defn.create_body())
             except AduError as exc:
@@ -101,7 +100,6 @@ def upload_asset(plan: DatasetPlan, instance) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, config: UploadConfig, amc: AmcResource
     ) -> dg.MaterializeResult:
         partition_key = plan.partition_key(context)
-        require_exclusive_pool(context, pool)
         require_gates_passed(context.instance, keys.hashed(plan.id), partition_key)
         s3 = latest_metadata(context.instance, s3_key, partition_key)
         if not s3 or not s3.get("manifest_key"):
@@ -119,7 +117,7 @@ def upload_asset(plan: DatasetPlan, instance) -> dg.AssetsDefinition:
             compression=compression,
             update_strategy=strategy,
         )
-        with amc.client(instance) as client:
+        with amc_writer(context, pool), amc.client(instance) as client:
             try:
                 result = client.find_or_create_upload(plan.id, body, force=config.force)
             except AduError as exc:

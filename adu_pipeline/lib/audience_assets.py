@@ -17,11 +17,11 @@ from adu_pipeline.amc.reporting import count_distinct_users
 from adu_pipeline.errors import AduError
 from adu_pipeline.lib import keys
 from adu_pipeline.lib.catalog import scan_segments
-from adu_pipeline.lib.instance import require_exclusive_pool
 from adu_pipeline.lib.metadata import latest_metadata
 from adu_pipeline.lib.plan import DatasetPlan
 from adu_pipeline.lib.resources import AmcResource
 from adu_pipeline.lib.retries import AMC_RETRY_POLICY, amc_failure, status_check_result
+from adu_pipeline.lib.writer_lock import amc_writer
 from adu_pipeline.settings import Settings
 
 segment_partitions = dg.DynamicPartitionsDefinition(name=keys.SEGMENT_PARTITIONS)
@@ -77,7 +77,6 @@ def audience_asset(settings: Settings, catalog, plans: list[DatasetPlan]) -> dg.
     )
     def _audience(context: dg.AssetExecutionContext, amc: AmcResource) -> dg.MaterializeResult:
         key = context.partition_key
-        require_exclusive_pool(context, keys.AUDIENCE_POOL)
         scan = scan_segments(settings, catalog)
         segment = scan.segments.get(key)
         if segment is None:
@@ -88,7 +87,7 @@ def audience_asset(settings: Settings, catalog, plans: list[DatasetPlan]) -> dg.
             raise dg.Failure(description=f"segment {key}: {reason}", allow_retries=False)
         instance = catalog.instances[catalog.segment_instance_of(segment)]
         body = segment.audience_body(datetime.now(UTC))
-        with amc.client(instance) as client:
+        with amc_writer(context, keys.AUDIENCE_POOL), amc.client(instance) as client:
             try:
                 found = client.find_audience(segment.name, advertiser_id=segment.advertiser_id)
                 preflight = found is None and settings.preflight_minutes > 0

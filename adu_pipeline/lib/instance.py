@@ -2,7 +2,8 @@
 
 Exactly-once writes to AMC rest on pools with a limit of 1 (see `keys.amc_pool`): two runs of
 the same partition or segment take turns, and the second finds what the first created. A killed
-run's slots are freed once Dagster (or the run reaper) marks it finished.
+run's slots are freed once Dagster (or the run reaper) marks it finished. The pool's slot claim
+is not atomic, so the steps also hold the pool's writer lock (`writer_lock.amc_writer`).
 """
 
 from __future__ import annotations

@@ -27,10 +27,10 @@ from adu_pipeline.lib import cursor, keys
 from adu_pipeline.lib.audience_health import audience_fresh_check, audience_health_sensor
 from adu_pipeline.lib.build import project_definitions
 from adu_pipeline.lib.deletion_sensor import deletion_status_sensor
-from adu_pipeline.lib.instance import require_exclusive_pool
 from adu_pipeline.lib.metadata import latest_metadata, values
 from adu_pipeline.lib.resources import AmcResource
 from adu_pipeline.lib.retries import AMC_RETRY_POLICY, amc_failure, status_check_result
+from adu_pipeline.lib.writer_lock import amc_writer
 from adu_pipeline.privacy.optouts import is_optout_file
 from adu_pipeline.privacy.store import OptOutStore, deletion_identities
 from adu_pipeline.settings import Settings, load_settings
@@ -131,13 +131,12 @@ def user_deletions_asset(settings: Settings, instance: Any) -> dg.AssetsDefiniti
         ),
     )
     def _deletions(context: dg.AssetExecutionContext, amc: AmcResource) -> dg.MaterializeResult:
-        require_exclusive_pool(context, pool)
         store = OptOutStore.in_output_dir(settings.output_dir)
-        done = sent_files(context.instance, key)
-        todo = [f for f in store.files() if f["content_sha256"] not in done]
         receipts: list[dict[str, Any]] = []
         files: list[str] = []
-        with amc.client(instance) as client:
+        with amc_writer(context, pool), amc.client(instance) as client:
+            done = sent_files(context.instance, key)  # read under the lock
+            todo = [f for f in store.files() if f["content_sha256"] not in done]
             deletions = UserDeletions(client)
             for row in todo:
                 identities = deletion_identities(

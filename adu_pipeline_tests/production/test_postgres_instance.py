@@ -18,6 +18,7 @@ from adu_pipeline.lib.resources import CREDENTIALS
 from adu_pipeline.local.sample_data import write_sample_export
 from adu_pipeline.staging.landing import landing_name
 from adu_pipeline_tests.pipeline.conftest import recent_day
+from adu_pipeline_tests.pipeline.writer_lock_holder import assert_one_holder_and_freed_by_kill
 from adu_pipeline_tests.production.conftest import StackProject
 from adu_pipeline_tests.production.secrets_scan import postgres_tables, scan_home, scan_rows
 
@@ -159,3 +160,9 @@ def test_an_export_run_goes_through_the_queue_on_postgres_and_leaves_no_secret(
     in_rows, rows = scan_rows(postgres_tables(postgres_server, production.db), values)
     assert files > 0 and rows > 0
     assert in_files == {} and in_rows == {}, (in_files, in_rows)
+
+
+def test_the_amc_writer_lock_on_postgres_admits_one_process_and_dies_with_it(production):
+    """On PostgreSQL the lock is a session advisory lock: held across processes, and freed when
+    a killed run's connection closes."""
+    assert_one_holder_and_freed_by_kill(str(production.home))
