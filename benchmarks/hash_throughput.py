@@ -16,6 +16,9 @@ every email and phone unique) to a temp CSV, then runs, each in its own process:
 Prints rows/s (wall) and rows per CPU-second (user + system of the process and its waited-for
 children) of each, the ratio of ours to the hash-only pass on both, and peak memory (sum of
 the RSS of the process tree, sampled every 20 ms, and the largest process's ru_maxrss).
+Each pass starts after the previous pass's output is deleted and written out (os.sync): on
+this VM, writing into freed page cache costs a fraction of writing into new pages. With
+--repeat N every pass runs N times in rotated order, and the ratios are of the medians.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 PII_FIELDS = ("email", "phone", "first_name", "last_name", "address", "city", "state", "zip")
 PII_TYPES = ("EMAIL", "PHONE", "FIRST_NAME", "LAST_NAME", "ADDRESS", "CITY", "STATE", "ZIP")
@@ -178,6 +182,22 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+HASH_ONLY = "hash-only (DuckDB sha256 of the 8 raw columns)"
+
+
+def ratio_line(name: str, runs: list[Run], reference: list[Run]) -> str:
+    """Ratio of the reference's time to ours, wall and CPU; medians over rounds, then each."""
+    wall = median(r.seconds for r in reference) / median(r.seconds for r in runs)
+    cpu = median(r.cpu_seconds for r in reference) / median(r.cpu_seconds for r in runs)
+    line = f"ratio {name} / hash-only: {wall:.2f}x rows/s, {cpu:.2f}x rows/cpu-s"
+    if len(runs) > 1:
+        each = ", ".join(
+            f"{b.cpu_seconds / a.cpu_seconds:.2f}x" for a, b in zip(runs, reference, strict=True)
+        )
+        line += f" (medians of {len(runs)} rounds; per round {each} rows/cpu-s)"
+    return line
+
+
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
@@ -195,6 +215,9 @@ def main() -> None:
         "--compare-with",
         metavar="DIR",
         help="also run adu hash from the source tree in DIR (holding adu_pipeline/)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of every pass (ratios of the medians)"
     )
     parser.add_argument("--skip-loop", action="store_true", help="only run our engine")
     parser.add_argument("--skip-references", action="store_true", help="skip hash-only and copy")
@@ -233,36 +256,39 @@ def main() -> None:
             cmd += ["--batch-rows", str(args.batch_rows)]
         if args.pool:
             os.environ["ADU_HASH_POOL"] = args.pool
-        ours = measure(cmd)
-        print(ours.line("ours (adu hash, full normalization)", args.rows))
-        print("  " + ours.stderr.strip().replace("\n", "\n  "))
-        other = None
+        # (name, command, working directory, output file) of each pass
+        passes = [("ours (adu hash, full normalization)", cmd, None, Path(cmd[6]))]
         if args.compare_with:
             # `-m` puts the working directory first on sys.path: DIR's adu_pipeline is imported.
-            other_cmd = [*cmd[:6], str(Path(tmp) / f"other{args.output_ext}"), *cmd[7:]]
-            other = measure(other_cmd, cwd=args.compare_with)
-            print(other.line(f"adu hash from {args.compare_with}", args.rows))
+            other_out = Path(tmp) / f"other{args.output_ext}"
+            other_cmd = [*cmd[:6], str(other_out), *cmd[7:]]
+            passes.append((f"adu hash from {args.compare_with}", other_cmd, args.compare_with,
+                           other_out))  # fmt: skip
         if not args.skip_references:
-            refs = {}
-            for kind, name in (("hash", "hash-only (DuckDB sha256 of the 8 raw columns)"),
-                               ("copy", "plain CSV copy (DuckDB)")):  # fmt: skip
+            for kind, name in (("hash", HASH_ONLY), ("copy", "plain CSV copy (DuckDB)")):
                 dst = Path(tmp) / f"{kind}.csv"
-                refs[kind] = measure(
-                    [sys.executable, __file__, "--duckdb-only", kind, str(src), str(dst)]
-                )
-                print(refs[kind].line(name, args.rows))
-                dst.unlink()
-            hash_only = refs["hash"]
-            print(
-                f"ratio ours / hash-only: {hash_only.seconds / ours.seconds:.2f}x rows/s, "
-                f"{hash_only.cpu_seconds / ours.cpu_seconds:.2f}x rows/cpu-s"
-            )
-            if other is not None:
-                print(
-                    f"ratio {args.compare_with} / hash-only: "
-                    f"{hash_only.seconds / other.seconds:.2f}x rows/s, "
-                    f"{hash_only.cpu_seconds / other.cpu_seconds:.2f}x rows/cpu-s"
-                )
+                ref_cmd = [sys.executable, __file__, "--duckdb-only", kind, str(src), str(dst)]
+                passes.append((name, ref_cmd, None, dst))
+        runs: dict[str, list[Run]] = {name: [] for name, *_ in passes}
+        for round_ in range(args.repeat):
+            # Rotated, so that no pass always runs first; every pass starts with the previous
+            # pass's output deleted and the dirty pages written out.
+            shift = round_ % len(passes)
+            for name, pass_cmd, cwd, out in passes[shift:] + passes[:shift]:
+                os.sync()
+                run = measure(pass_cmd, cwd=cwd)
+                out.unlink(missing_ok=True)
+                runs[name].append(run)
+                tag = f" [round {round_ + 1}]" if args.repeat > 1 else ""
+                print(run.line(name, args.rows) + tag)
+                if pass_cmd is cmd and round_ == 0:
+                    print("  " + run.stderr.strip().replace("\n", "\n  "))
+        if not args.skip_references:
+            hash_only = runs[HASH_ONLY]
+            for name, *_ in passes:
+                if name.startswith("ours") or name.startswith("adu hash from"):
+                    print(ratio_line(name, runs[name], hash_only))
+        ours = runs[passes[0][0]][0]
         if not args.skip_loop:
             loop_cmd = [
                 sys.executable,
