@@ -126,9 +126,11 @@ def test_rows_staged_before_a_crash_are_dropped_when_the_upload_resumes(
             "UPDATE uploads SET status='IN_PROGRESS', next_at=0 WHERE upload_id=?", (upload_id,)
         )
         c.executemany(
-            "INSERT INTO staged_rows (upload_id, partition, data) VALUES (?,?,?)",
-            [(upload_id, "", '{"loyalty_tier": "stale"}')] * 7,
+            "INSERT INTO rows (instance_id, data_set_id, upload_id, partition, data)"
+            " VALUES (?,?,?,?,?)",
+            [(api.instance, "crm_customers", upload_id, "", '{"loyalty_tier": "stale"}')] * 7,
         )
+    assert api.stored_rows("crm_customers") == []  # staged rows are not live
     slow.stop()
 
     resumed = emulator_factory.start(state_dir=slow.state_dir)
@@ -138,4 +140,4 @@ def test_rows_staged_before_a_crash_are_dropped_when_the_upload_resumes(
     assert upload["metrics"] == {"OutputRowCount": 10}
     stored = again.stored_rows("crm_customers")
     assert len(stored) == 10 and all(r["loyalty_tier"] != "stale" for r in stored)
-    assert resumed.app.store.one("SELECT count(*) AS n FROM staged_rows")["n"] == 0
+    assert resumed.app.store.one("SELECT count(*) AS n FROM rows")["n"] == 10

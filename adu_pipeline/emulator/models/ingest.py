@@ -1,6 +1,6 @@
-"""Upload processing: stream the objects from S3, check every row against the dataset, resolve
-ids. Rows come out one at a time (the job stages them in SQLite), so memory stays bounded
-whatever the upload's size.
+"""The row path of an upload: check one record against the dataset, convert its values and
+resolve its user id (`upload_rows` reads the objects; `screen` is the batch path, which hands
+every row it is unsure of to this one).
 
 Like AMC, one bad row or column fails the whole upload; the message names the object, the row
 (1-based data row, header excluded) and the column, never the value.
@@ -9,17 +9,14 @@ Like AMC, one bad row or column fails the whole upload; the message names the ob
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from adu_pipeline.emulator.config import EmulatorConfig
 from adu_pipeline.emulator.models import rules
-from adu_pipeline.emulator.models.decoding import open_decoded
 from adu_pipeline.emulator.models.matching import IdentityColumns, resolve
-from adu_pipeline.emulator.models.records import records
-from adu_pipeline.emulator.models.s3io import UploadFailed, check_access, list_objects, s3_client
+from adu_pipeline.emulator.models.s3io import UploadFailed, s3_client
 
 __all__ = [
     "CheckedRow",
@@ -27,7 +24,6 @@ __all__ = [
     "UploadFailed",
     "convert",
     "identity_key",
-    "ingest",
     "s3_client",
 ]
 
@@ -56,35 +52,6 @@ def identity_key(identity_type: str, value: str) -> str:
     if identity_type == "MAID" or SHA256_HEX.match(value.lower()):
         value = value.lower()
     return f"{identity_type}|{value}"
-
-
-def ingest(
-    config: EmulatorConfig, s3, dataset: dict, request: dict, instance_id: str
-) -> Iterator[CheckedRow]:
-    """Read and check every object of the upload; yield the stored rows one by one."""
-    objects = list_objects(s3, request["dataSource"])
-    if not objects:
-        raise UploadFailed("No objects found for the data source.")
-    hostile = config.hostile
-    if hostile.require_instance_tag or hostile.require_bucket_policy:
-        instance = config.instance(instance_id)
-        check_access(
-            s3,
-            objects,
-            instance_id,
-            instance.data_upload_aws_account_id if instance else "",
-            tag=hostile.require_instance_tag,
-            policy=hostile.require_bucket_policy,
-        )
-    checker = RowChecker(dataset, request.get("countryCode"), config)
-    # a CSV "header" may really be a data row, so unknown CSV header names are never echoed
-    checker.echo_unknown_names = "csvDataFormat" not in request["fileFormat"]
-    file_format, compression = request["fileFormat"], request["compressionFormat"]
-    for bucket, key in objects:
-        for where, stream in open_decoded(s3, bucket, key, compression, file_format):
-            with stream:
-                for number, record in records(stream, file_format, where):
-                    yield checker.check(record, f"{where} row {number}")
 
 
 # --- checking ---------------------------------------------------------------------------------

@@ -23,13 +23,14 @@ from pathlib import Path
 from adu_pipeline.emulator.models import lifecycle
 from adu_pipeline.emulator.models.audience_sql import AudienceFailed, audience_size, query_result
 from adu_pipeline.emulator.models.backend import Emulator
-from adu_pipeline.emulator.models.ingest import UploadFailed, ingest, s3_client
+from adu_pipeline.emulator.models.ingest import UploadFailed, s3_client
 from adu_pipeline.emulator.models.reporting import MAX_RESULT_ROWS, to_csv
+from adu_pipeline.emulator.models.state import LIVE_ROWS
+from adu_pipeline.emulator.models.upload_rows import Stored, stored_batches
 from adu_pipeline.emulator.models.user_deletion import remove_rows
 
 log = logging.getLogger("adu_pipeline.emulator.jobs")
 MAX_IDLE_SECONDS = 1.0
-STAGE_BATCH_ROWS = 2000
 INJECTED_UPLOAD_FAILURE = "Injected failure: the upload could not be processed."
 INJECTED_AUDIENCE_FAILURE = "Injected failure: the audience could not be generated."
 
@@ -148,17 +149,16 @@ class Worker(threading.Thread):
         except _Stopping:
             return
         except UploadFailed as exc:
-            self._clear_staged(row["upload_id"])
-            self._finish_upload(row["upload_id"], "FAILED", str(exc), {})
+            self._fail_upload(row, str(exc))
         except Exception as exc:
             log.error("upload %s processing error: %s", row["upload_id"], where_failed(exc))
-            self._clear_staged(row["upload_id"])
-            self._finish_upload(row["upload_id"], "FAILED", "Internal error while processing.", {})
+            self._fail_upload(row, "Internal error while processing.")
         else:
             log.info("upload %s SUCCESS: %d rows", row["upload_id"], written)
 
     def _ingest(self, row: sqlite3.Row) -> int:
-        """Stream the upload's rows into staged_rows in batches, then commit them at once."""
+        """Stream the upload's rows into `rows` batch by batch (hidden while the upload is
+        running, see `state.LIVE_ROWS`), then apply the strategy and the status at once."""
         app, upload_id = self.app, row["upload_id"]
         forced = app.config.hooks.upload_outcome(upload_id, row["data_set_id"])
         if forced:
@@ -171,67 +171,62 @@ class Worker(threading.Thread):
         if self._s3 is None:
             self._s3 = s3_client(app.config, app.s3_endpoint_url)
         request = json.loads(row["request"])
-        self._clear_staged(upload_id)  # a restarted job begins again
-        batch: list[tuple[str, str, str, str]] = []
-        for checked in ingest(app.config, self._s3, dataset, request, row["instance_id"]):
-            ids = json.dumps(checked.identities)
-            batch.append((upload_id, checked.partition, json.dumps(checked.row), ids))
-            if len(batch) >= STAGE_BATCH_ROWS:
-                self._stage(batch)
-                batch = []
-                if self._stopping.is_set():
-                    raise _Stopping
-        self._stage(batch)
+        self._clear_staged(row)  # a restarted job begins again
+        for batch in stored_batches(app.config, self._s3, dataset, request, row["instance_id"]):
+            self._stage(row, batch)
+            if self._stopping.is_set():
+                raise _Stopping
         return self._commit_upload(row, request["updateStrategy"])
 
-    def _stage(self, batch: list[tuple[str, str, str, str]]) -> None:
-        if batch:
-            with self.app.store.tx() as c:
-                c.executemany(
-                    "INSERT INTO staged_rows (upload_id, partition, data, identities)"
-                    " VALUES (?,?,?,?)",
-                    batch,
-                )
-
-    def _clear_staged(self, upload_id: str) -> None:
+    def _stage(self, row: sqlite3.Row, batch: list[Stored]) -> None:
+        head = (row["instance_id"], row["data_set_id"], row["upload_id"])
         with self.app.store.tx() as c:
-            c.execute("DELETE FROM staged_rows WHERE upload_id=?", (upload_id,))
+            c.executemany(
+                "INSERT INTO rows (instance_id, data_set_id, upload_id, partition, data,"
+                " identities) VALUES (?,?,?,?,?,?)",
+                [(*head, *stored) for stored in batch],
+            )
+
+    def _clear_staged(self, row: sqlite3.Row) -> None:
+        """Drop the rows a running upload has staged so far."""
+        with self.app.store.tx() as c:
+            c.execute(
+                "DELETE FROM rows WHERE instance_id=? AND data_set_id=? AND upload_id=?",
+                (row["instance_id"], row["data_set_id"], row["upload_id"]),
+            )
+
+    def _fail_upload(self, row: sqlite3.Row, message: str) -> None:
+        with self.app.store.tx():
+            self._clear_staged(row)
+            self._finish_upload(row["upload_id"], "FAILED", message, {})
 
     def _commit_upload(self, row: sqlite3.Row, strategy: str) -> int:
-        """Apply the update strategy and move the staged rows in, with the status, atomically."""
+        """Apply the update strategy to the live rows and mark the upload SUCCESS (which makes
+        its staged rows live), atomically."""
         instance_id, data_set_id, upload_id = (
             row["instance_id"],
             row["data_set_id"],
             row["upload_id"],
         )
-        where = "instance_id=? AND data_set_id=?"
-        staged_partitions = "SELECT DISTINCT partition FROM staged_rows WHERE upload_id=?"
+        others = f"instance_id=? AND data_set_id=? AND upload_id<>? AND {LIVE_ROWS}"
+        mine = "instance_id=? AND data_set_id=? AND upload_id=?"
+        key = (instance_id, data_set_id, upload_id)
         with self.app.store.tx() as c:
             if strategy == "FULL_REPLACE":
-                c.execute(f"DELETE FROM rows WHERE {where}", (instance_id, data_set_id))
+                c.execute(f"DELETE FROM rows WHERE {others}", key)
             elif strategy == "OVERLAP_REPLACE":
                 c.execute(
-                    f"DELETE FROM rows WHERE {where} AND partition IN ({staged_partitions})",
-                    (instance_id, data_set_id, upload_id),
+                    f"DELETE FROM rows WHERE {others} AND partition IN"
+                    f" (SELECT DISTINCT partition FROM rows WHERE {mine})",
+                    key + key,
                 )
             elif strategy == "OVERLAP_KEEP":
                 c.execute(
-                    "DELETE FROM staged_rows WHERE upload_id=? AND partition IN"
-                    f" (SELECT DISTINCT partition FROM rows WHERE {where})",
-                    (upload_id, instance_id, data_set_id),
+                    f"DELETE FROM rows WHERE {mine} AND partition IN"
+                    f" (SELECT DISTINCT partition FROM rows WHERE {others})",
+                    key + key,
                 )
-            count = c.execute(
-                "SELECT count(*) FROM staged_rows WHERE upload_id=?", (upload_id,)
-            ).fetchone()[0]
-            c.execute(
-                "INSERT INTO rows"
-                " (instance_id, data_set_id, partition, upload_id, data, identities)"
-                " SELECT ?, ?, partition, upload_id, data, identities FROM staged_rows"
-                " WHERE upload_id=?"
-                " ORDER BY id",
-                (instance_id, data_set_id, upload_id),
-            )
-            c.execute("DELETE FROM staged_rows WHERE upload_id=?", (upload_id,))
+            count = c.execute(f"SELECT count(*) FROM rows WHERE {mine}", key).fetchone()[0]
             self._finish_upload(upload_id, "SUCCESS", None, {"OutputRowCount": count})
         return count
 

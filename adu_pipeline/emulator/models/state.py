@@ -2,8 +2,7 @@
 
 Everything AMC would remember lives here (issued tokens, datasets, uploads, the ingested rows after
 identity matching (with their identifiers in a separate column, for user deletion only),
-audiences, user deletion requests, reporting executions, the clock offset;
-`staged_rows` holds a running upload's rows until it commits), so
+audiences, user deletion requests, reporting executions, the clock offset), so
 a restarted emulator picks up exactly where it stopped, including jobs that were still running.
 One connection guarded by a lock: the emulator is small and SQLite serialises writers anyway.
 """
@@ -39,11 +38,7 @@ CREATE INDEX IF NOT EXISTS uploads_by_status ON uploads (status, next_at);
 CREATE TABLE IF NOT EXISTS rows (
     id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, data_set_id TEXT NOT NULL,
     partition TEXT NOT NULL, upload_id TEXT NOT NULL, data TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS rows_by_partition ON rows (instance_id, data_set_id, partition);
-CREATE TABLE IF NOT EXISTS staged_rows (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, upload_id TEXT NOT NULL, partition TEXT NOT NULL,
-    data TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS staged_by_upload ON staged_rows (upload_id, partition);
+CREATE INDEX IF NOT EXISTS rows_by_upload ON rows (instance_id, data_set_id, upload_id, partition);
 CREATE TABLE IF NOT EXISTS audiences (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, audience_execution_id TEXT NOT NULL UNIQUE,
     instance_id TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL, status_reason TEXT,
@@ -69,10 +64,20 @@ CREATE TABLE IF NOT EXISTS emulator_clock (
 MIGRATIONS = (
     # the row's hashed PII / external ids as `TYPE|value` (JSON list), only for user deletion
     ("rows", "identities", "TEXT"),
-    ("staged_rows", "identities", "TEXT"),
     # audience lifecycle: attached to a DSP line item (emulator-only flag), next refresh due
     ("audiences", "line_item", "INTEGER NOT NULL DEFAULT 0"),
     ("audiences", "refresh_at", "REAL"),
+)
+
+# Dropped after the first release: running uploads now stage their rows in `rows` itself (a
+# staged row left by an older version belongs to an upload that restarts from scratch anyway).
+DROPPED = ("DROP TABLE IF EXISTS staged_rows", "DROP INDEX IF EXISTS rows_by_partition")
+
+# A row is live (seen by audiences, queries, deletions and update strategies) once its upload
+# committed: a running upload stages its rows in `rows` and they appear with its SUCCESS status,
+# in the same transaction; a failed or restarted upload deletes its own.
+LIVE_ROWS = (
+    "upload_id NOT IN (SELECT upload_id FROM uploads WHERE status IN ('SUBMITTED','IN_PROGRESS'))"
 )
 
 DB_FILE = "amc-emulator.sqlite3"
@@ -93,6 +98,8 @@ class Store:
         self._migrate()
 
     def _migrate(self) -> None:
+        for statement in DROPPED:
+            self._conn.execute(statement)
         for table, column, declaration in MIGRATIONS:
             have = {r["name"] for r in self._conn.execute(f"PRAGMA table_info({table})")}
             if column not in have:
@@ -179,15 +186,31 @@ class Store:
     # --- ingested rows ----------------------------------------------------------------------
 
     def dataset_rows(self, instance_id: str, data_set_id: str) -> list[dict]:
-        rows = self.all(
-            "SELECT data FROM rows WHERE instance_id=? AND data_set_id=? ORDER BY id",
-            (instance_id, data_set_id),
-        )
-        return [json.loads(r["data"]) for r in rows]
+        return [
+            json.loads(text)
+            for chunk in self.dataset_row_texts(instance_id, data_set_id)
+            for text in chunk
+        ]
+
+    def dataset_row_texts(
+        self, instance_id: str, data_set_id: str, chunk_rows: int = 50_000
+    ) -> Iterator[list[str]]:
+        """The live rows' JSON texts in upload order, chunk by chunk, read under the lock as
+        one snapshot (the audience SQL parses them itself, a chunk at a time)."""
+        with self._lock:
+            cursor = self._conn.execute(
+                f"SELECT data FROM rows WHERE instance_id=? AND data_set_id=? AND {LIVE_ROWS}"
+                " ORDER BY id",
+                (instance_id, data_set_id),
+            )
+            cursor.row_factory = None
+            while chunk := cursor.fetchmany(chunk_rows):
+                yield [r[0] for r in chunk]
 
     def partitions(self, instance_id: str, data_set_id: str) -> set[str]:
         rows = self.all(
-            "SELECT DISTINCT partition FROM rows WHERE instance_id=? AND data_set_id=?",
+            "SELECT DISTINCT partition FROM rows WHERE instance_id=? AND data_set_id=?"
+            f" AND {LIVE_ROWS}",
             (instance_id, data_set_id),
         )
         return {r["partition"] for r in rows}
@@ -196,7 +219,8 @@ class Store:
         """Apply a JSON edit (`data = <sql_expr>`) to every stored row of a dataset."""
         with self.tx() as c:
             c.execute(
-                f"UPDATE rows SET data = {sql_expr} WHERE instance_id=? AND data_set_id=?",
+                f"UPDATE rows SET data = {sql_expr} WHERE instance_id=? AND data_set_id=?"
+                f" AND {LIVE_ROWS}",
                 (*args, instance_id, data_set_id),
             )
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from adu_pipeline.emulator.exceptions import ApiError
 from adu_pipeline.emulator.models.ingest import identity_key
+from adu_pipeline.emulator.models.state import LIVE_ROWS
 
 HASHED_PII_TYPES = frozenset(
     ("ADDRESS", "CITY", "COUNTRY_CODE", "EMAIL", "FIRST_NAME", "LAST_NAME", "PHONE", "STATE", "ZIP")
@@ -57,7 +58,8 @@ def remove_rows(conn: sqlite3.Connection, instance_id: str, keys: list[str]) -> 
     if not keys:
         return 0
     cursor = conn.execute(
-        "DELETE FROM rows WHERE instance_id=? AND identities IS NOT NULL AND EXISTS"
+        f"DELETE FROM rows WHERE instance_id=? AND identities IS NOT NULL AND {LIVE_ROWS}"
+        " AND EXISTS"
         " (SELECT 1 FROM json_each(rows.identities) AS held"
         "  WHERE held.value IN (SELECT value FROM json_each(?)))",
         (instance_id, json.dumps(sorted(set(keys)))),
