@@ -11,12 +11,11 @@ its own interpreter, pyarrow, pandas and DuckDB). ADU_HASH_POOL=process selects 
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -228,6 +227,10 @@ def _transformed(
             yield batch, compute(batch.select(needed), spec)
         return
     if hash_pool() == "process":
+        # Imported here: multiprocessing costs start-up time that the thread pool never needs.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         pool: Executor = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
         )

@@ -20,8 +20,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.json as pajson
-import pyarrow.parquet as pq
 
 from adu_pipeline.errors import InputError
 
@@ -318,6 +316,8 @@ _KNOWN_PARSER_PHRASES = frozenset(
 
 
 def _open_parquet(path: Path, batch_rows: int, columns: list[str] | None) -> BatchSource:
+    import pyarrow.parquet as pq  # here: a CSV run need not load it (start-up time)
+
     try:
         parquet = pq.ParquetFile(str(path))
         names = parquet.schema_arrow.names
@@ -400,6 +400,8 @@ def _jsonl_chunks(path: Path, gzipped: bool, encoding: str, batch_rows: int):
 
 
 def _parse_json_chunk(path: Path, data: bytes, first_line: int, names) -> pa.Table:
+    import pyarrow.json as pajson  # here: only JSON lines need it
+
     try:
         table = pajson.read_json(io.BytesIO(data))
         return pa.table({n: _as_string(table.column(n)) for n in table.schema.names})

@@ -16,7 +16,6 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from adu_pipeline.errors import InputError
 
@@ -97,6 +96,8 @@ class TableWriter:
         self._gzip: gzip.GzipFile | None = None
         try:
             if self.format == "parquet":
+                import pyarrow.parquet as pq  # here: a CSV run need not load it (start-up)
+
                 dictionary = [n for n in schema.names if n not in hash_columns]
                 self._writer = pq.ParquetWriter(
                     self.file.handle, schema, use_dictionary=dictionary, compression="snappy"

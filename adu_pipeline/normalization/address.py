@@ -25,6 +25,7 @@ from adu_pipeline.normalization.buffers import (
     ALNUM,
     DIGITS,
     byte_class,
+    distinct,
     from_numpy,
     on_subset,
     to_numpy,
@@ -177,7 +178,7 @@ def _tokens(words: np.ndarray, word_offsets: np.ndarray, row_offsets: np.ndarray
     if len(dots):
         # Only words holding a dot need the whole-word lookup (AVDA., P.ZZA, INC. stay whole).
         dotted = np.searchsorted(word_offsets, dots, side="right") - 1
-        candidates = np.unique(dotted)
+        candidates = distinct(dotted)
         strings = pc.take(from_numpy(words, word_offsets), int64s(candidates))
         is_key = np.zeros(len(starts), dtype=bool)
         is_key[candidates] = as_numpy(pc.is_in(strings, value_set=keys))
@@ -199,7 +200,7 @@ def _tokens(words: np.ndarray, word_offsets: np.ndarray, row_offsets: np.ndarray
         keep = starts < ends
         starts, ends = starts[keep], ends[keep]
     removed = np.sort(np.concatenate((dots, dashes)))
-    return starts, ends, removed, np.unique(np.concatenate(rule_rows))
+    return starts, ends, removed, distinct(np.concatenate(rule_rows))
 
 
 def _vector(values: pa.Array, country: str) -> tuple[Column, np.ndarray]:

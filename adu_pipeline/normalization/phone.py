@@ -43,6 +43,7 @@ from adu_pipeline.normalization.arrow import (
 from adu_pipeline.normalization.buffers import (
     DIGITS,
     byte_class,
+    distinct,
     from_numpy,
     keep,
     position_in_row,
@@ -371,7 +372,7 @@ def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndar
     live = ~invalid & ~handover
     invalid |= live & (_lengths(national) < 2)
     live = ~invalid & ~handover
-    for parsing in np.unique(region_of_row[live]):
+    for parsing in distinct(region_of_row[live]):
         rows = live & (region_of_row == parsing)
         idx = np.flatnonzero(rows)
         subset = pc.take(national, int64s(idx))
@@ -390,7 +391,7 @@ def _vector(values: pa.Array, country: str) -> tuple[pa.Array, pa.Array, np.ndar
     live = ~invalid & ~handover
     valid = np.zeros(n, dtype=bool)
     kept = _possible_for_code if reference.phone_keeps_possible(country) else _valid_for_code
-    for cc in np.unique(calling[live]):
+    for cc in distinct(calling[live]):
         idx = np.flatnonzero(live & (calling == cc))
         valid[idx] = kept(pc.take(national, int64s(idx)), int(cc))
 

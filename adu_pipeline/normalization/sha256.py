@@ -4,8 +4,8 @@ DuckDB's sha256() reads the Arrow buffers without copying and is about twice as 
 hashlib loop on one core (measured: 1.7M vs 0.75M short strings/s), and more on two.
 """
 
-import multiprocessing
 import os
+import sys
 import threading
 
 import duckdb
@@ -45,7 +45,9 @@ def _default_threads() -> int:
     """All cores for the main thread of a single process; one in a pool's worker thread or
     process, since the pool already uses the cores (measured with two hashing threads: idle
     DuckDB threads waking cost 0.4-1 s of system time per million rows)."""
-    if multiprocessing.parent_process() is not None:
+    # A multiprocessing worker has the module loaded; other processes need not import it.
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None and multiprocessing.parent_process() is not None:
         return 1
     if threading.current_thread() is not threading.main_thread():
         return 1
