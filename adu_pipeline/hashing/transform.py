@@ -60,10 +60,10 @@ def compute(batch: pa.RecordBatch, spec: TransformSpec) -> Computed:
     row_countries = _row_countries(batch, spec)
     # Grouped once per batch (distinct spellings looked up once, rows sorted by country once)
     # and shared by every PII column.
+    if not isinstance(row_countries, str):
+        row_countries = pc.dictionary_encode(row_countries)  # distinct spellings read once
     pii_countries = (
-        row_countries
-        if isinstance(row_countries, str)
-        else country_groups(pc.dictionary_encode(row_countries))
+        row_countries if isinstance(row_countries, str) else country_groups(row_countries)
     )
     arrays: dict[str, pa.Array] = {}
     statuses: dict[str, pa.Array] = {}
@@ -136,7 +136,9 @@ def _country(countries, n: int) -> tuple[pa.Array, pa.Array]:
 
 
 def _blank(text: pa.Array) -> pa.Array:
-    """Null or whitespace only (non-null boolean)."""
+    """Null or whitespace only (non-null boolean); a dictionary's distinct values looked at once."""
+    if pa.types.is_dictionary(text.type):
+        return pc.fill_null(pc.take(_blank(text.dictionary), text.indices), boolean(True))
     return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), string("")), boolean(True))
 
 
