@@ -181,6 +181,9 @@ class EmulatorConfig:
     audience_min_users: int = 2000
     # AMC caps datasets per instance at 5,000 (API.md 7)
     max_datasets_per_instance: int = 5000
+    # CSV uploads through the batch path (models/screen.py); False reads every row through the
+    # row path, for the equivalence test and benchmarks/emulator_ingest.py's comparison.
+    batch_ingest: bool = True
     hostile: Hostile = field(default_factory=Hostile)
     s3_access_key_id: str = "testing"
     s3_secret_access_key: str = "testing"

@@ -17,6 +17,7 @@ import sqlite3
 import threading
 import traceback
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from adu_pipeline.emulator.models.backend import Emulator
 from adu_pipeline.emulator.models.ingest import UploadFailed, s3_client
 from adu_pipeline.emulator.models.reporting import MAX_RESULT_ROWS, to_csv
 from adu_pipeline.emulator.models.state import LIVE_ROWS
-from adu_pipeline.emulator.models.upload_rows import Stored, stored_batches
+from adu_pipeline.emulator.models.upload_rows import Stored, read_ahead, stored_batches
 from adu_pipeline.emulator.models.user_deletion import remove_rows
 
 log = logging.getLogger("adu_pipeline.emulator.jobs")
@@ -172,19 +173,20 @@ class Worker(threading.Thread):
             self._s3 = s3_client(app.config, app.s3_endpoint_url)
         request = json.loads(row["request"])
         self._clear_staged(row)  # a restarted job begins again
-        for batch in stored_batches(app.config, self._s3, dataset, request, row["instance_id"]):
+        batches = stored_batches(app.config, self._s3, dataset, request, row["instance_id"])
+        for batch in read_ahead(batches):
             self._stage(row, batch)
             if self._stopping.is_set():
                 raise _Stopping
         return self._commit_upload(row, request["updateStrategy"])
 
-    def _stage(self, row: sqlite3.Row, batch: list[Stored]) -> None:
+    def _stage(self, row: sqlite3.Row, batch: Iterable[Stored]) -> None:
         head = (row["instance_id"], row["data_set_id"], row["upload_id"])
         with self.app.store.tx() as c:
             c.executemany(
                 "INSERT INTO rows (instance_id, data_set_id, upload_id, partition, data,"
                 " identities) VALUES (?,?,?,?,?,?)",
-                [(*head, *stored) for stored in batch],
+                ((*head, *stored) for stored in batch),
             )
 
     def _clear_staged(self, row: sqlite3.Row) -> None:

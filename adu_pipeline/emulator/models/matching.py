@@ -86,6 +86,20 @@ def _fraction(kind: str, key: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def known_below(share: float) -> int:
+    """The same rule as `_fraction(...) < share`, in integers: an identifier is known exactly
+    when the first 8 bytes of its digest, big-endian, are below this (float rounding
+    included), so SQL can compare the digest's first 16 hex digits as text."""
+    low, high = 0, 2**64  # the answer lies in [low, high]
+    while low < high:
+        middle = (low + high) // 2
+        if middle / 2**64 < share:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
 def user_id_for(kind: str, key: str) -> str:
     return "amcu" + hashlib.sha256(f"amc-emulator/user/{kind}/{key}".encode()).hexdigest()[:28]
 

@@ -12,6 +12,7 @@ still comes from one place, `ingest.RowChecker`.
 from __future__ import annotations
 
 import csv
+import json
 import re
 
 import duckdb
@@ -20,9 +21,8 @@ import pyarrow.compute as pc
 
 from adu_pipeline.emulator.models import rules
 from adu_pipeline.emulator.models.ingest import INT_RANGE, RowChecker
-from adu_pipeline.emulator.models.matching import USER_ID_TYPE
+from adu_pipeline.emulator.models.matching import USER_ID_TYPE, known_below
 
-TWO_TO_64 = "18446744073709551616.0"
 HEX64 = "[0-9a-f]{64}"
 YEAR_RE = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"  # 0001-9999, as Python's date
 DATE_RE = f"{YEAR_RE}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -45,13 +45,15 @@ def ident(name: str) -> str:
 class BatchScreen:
     """One DuckDB query per (dataset, CSV header): fields in, stored rows out, or Doubtful."""
 
-    def __init__(self, checker: RowChecker, header: list[str], quote: str, escape: str):
+    def __init__(
+        self, checker: RowChecker, header: list[str], delimiter: str, quote: str, escape: str
+    ):
         if len(set(header)) != len(header) or any(n not in checker.by_name for n in header):
             self.sql = None  # the row path names the column (or the header field)
             return
         self.checker = checker
         self.fields = {name: f"f{i}" for i, name in enumerate(header)}
-        self.quote, self.escape = quote, escape
+        self.delimiter, self.quote, self.escape = delimiter, quote, escape
         self.sql = self._query()
 
     def stored(self, con: duckdb.DuckDBPyConnection, batch: pa.Table) -> pa.Table:
@@ -99,15 +101,17 @@ class BatchScreen:
             country = f"{raw[checker.country_col]} IS NOT NULL"
         else:
             country = "FALSE"
-        pairs = [
-            f"{lit(n)}, {'NULL::VARCHAR' if n in checker.identity_types else values[n]}"
-            for n in checker.by_name
+        members: list[tuple[str, str | None]] = [  # (name, JSON text expression | None: null)
+            (n, None if n in checker.identity_types else _json_text(values[n], c))
+            for n, c in checker.by_name.items()
         ]
-        if checker.user_id_col:
-            pairs.append(f"{lit(checker.user_id_col)}, user_id")
+        if checker.user_id_col:  # 'amcu' + hex, and a constant: no escaping needed
+            members.append((checker.user_id_col, "'\"' || user_id || '\"'"))
             if checker.user_type_col:
-                user_type = f"CASE WHEN user_id IS NOT NULL THEN {lit(USER_ID_TYPE)} END"
-                pairs.append(f"{lit(checker.user_type_col)}, {user_type}")
+                user_type = (
+                    f"CASE WHEN user_id IS NOT NULL THEN {lit(json.dumps(USER_ID_TYPE))} END"
+                )
+                members.append((checker.user_type_col, user_type))
         keys = [
             f"CASE WHEN {raw[n]} IS NOT NULL THEN {self._identity_key(n, raw[n])} END"
             for n in checker.identity_names
@@ -115,11 +119,17 @@ class BatchScreen:
         identities = f"'[' || concat_ws(',', {', '.join(keys)}) || ']'" if keys else "'[]'"
         fields.append(f"{' AND '.join(tokens) or 'TRUE'} AS tokens_ok")
         ok = " AND ".join(["tokens_ok", *(f"({c})" for c in checks)])
+        candidates = self._candidates(raw)
+        keys = [(kind, ident(f"k_{i}")) for i, (kind, _) in enumerate(candidates)]
+        key_columns = "".join(
+            f", {expr} AS {name}" for (_, expr), (_, name) in zip(candidates, keys, strict=True)
+        )
         return (
             f"SELECT coalesce(ok, FALSE) AS ok, {self._partition(values)} AS partition,"
-            f" json_object({', '.join(pairs)})::VARCHAR AS data, {identities} AS identities"
-            f" FROM (SELECT *, {ok} AS ok, {self._user_id(raw, country)} AS user_id"
-            f" FROM (SELECT {', '.join(fields)} FROM batch))"
+            f" {_json_object(members)} AS data, {identities} AS identities"
+            f" FROM (SELECT *, {self._user_id(keys, country)} AS user_id"
+            f" FROM (SELECT *, {ok} AS ok{key_columns}"
+            f" FROM (SELECT {', '.join(fields)} FROM batch)))"
         )
 
     def _token_pattern(self, column: dict) -> str:
@@ -127,7 +137,9 @@ class BatchScreen:
         or NUL inside, which Python's csv would read another way)."""
         value = _formatted(column)
         if value is None:
-            banned = re.escape(self.quote + ("" if self.escape == self.quote else self.escape))
+            banned = re.escape(
+                self.delimiter + self.quote + ("" if self.escape == self.quote else self.escape)
+            )
             value = f"[^{banned}\\x00]*"
         q = re.escape(self.quote)
         return f"{q}({value})?{q}|({value})?"
@@ -143,10 +155,10 @@ class BatchScreen:
             number = f"TRY_CAST({v} AS BIGINT)"
             checks.append(f"{v} IS NULL OR {number} BETWEEN {low} AND {high}")
             return number
-        if data_type == "DECIMAL":
+        if data_type == "DECIMAL":  # [+-]digits[.d[d]] -> Decimal's text, 2 places, sign kept
             sign = f"CASE WHEN starts_with({v}, '-') THEN '-' ELSE '' END"
-            whole = f"TRY_CAST(regexp_extract({v}, '^[+-]?([0-9]+)', 1) AS BIGINT)::VARCHAR"
-            cents = f"rpad(regexp_extract({v}, '\\.([0-9]+)$', 1), 2, '0')"
+            whole = f"TRY_CAST(ltrim(split_part({v}, '.', 1), '+-') AS BIGINT)::VARCHAR"
+            cents = f"rpad(split_part({v}, '.', 2), 2, '0')"
             return f"CASE WHEN {v} IS NOT NULL THEN {sign} || {whole} || '.' || {cents} END"
         if data_type == "TIMESTAMP":
             checks.append(f"{v} IS NULL OR TRY_CAST(substr({v}, 1, 10) AS DATE) IS NOT NULL")
@@ -168,36 +180,38 @@ class BatchScreen:
             value = f"CASE WHEN {hexed} THEN lower({v}) ELSE {v} END"
         return f"to_json({lit(kind + '|')} || {value})::VARCHAR"
 
-    def _user_id(self, values: dict[str, str], has_country: str) -> str:
-        """`matching.resolve` in SQL: the first known candidate of the waterfall wins."""
+    def _candidates(self, values: dict[str, str]) -> list[tuple[str, str]]:
+        """(kind, key expression) per identifier of the waterfall, as `IdentityColumns.
+        candidates` orders them; a key is NULL where the row lacks the identifier."""
         identity = self.checker.identity
-        shares = self.checker.config.match_shares
-        candidates: list[tuple[str, str]] = []  # (kind, key expression, NULL when absent)
-        candidates += [("email", values[c]) for c in identity.email]
+        candidates = [("email", values[c]) for c in identity.email]
         candidates += [("phone", values[c]) for c in identity.phone]
         if identity.first_name and identity.last_name and identity.address:
-            first, last, address = (
-                values[identity.first_name],
-                values[identity.last_name],
-                values[identity.address],
-            )
-            key = f"{first} || '|' || {last} || '|' || {address}"
+            parts = (identity.first_name, identity.last_name, identity.address)
+            key = " || '|' || ".join(values[p] for p in parts)
             if identity.zip:
                 key += f" || coalesce('|' || {values[identity.zip]}, '')"
             candidates.append(("name_address", key))
         for column, id_type in identity.external:
             value = f"lower({values[column]})" if id_type == "MAID" else values[column]
             candidates.append(("external_id", f"{lit(id_type + '|')} || {value}"))
-        if not candidates:
-            return "NULL::VARCHAR"
+        return candidates
+
+    def _user_id(self, keys: list[tuple[str, str]], has_country: str) -> str:
+        """`matching.resolve` in SQL over the candidate key columns: the first known wins."""
+        shares = self.checker.config.match_shares
         whens = []
-        for kind, key in candidates:
+        for kind, key in keys:
+            below = known_below(getattr(shares, kind))
             digest = f"sha256({lit(f'amc-emulator/match/{kind}/')} || {key})"
-            fraction = f"(('0x' || substr({digest}, 1, 16))::UBIGINT::DOUBLE / {TWO_TO_64})"
+            if below >= 2**64:
+                known = "TRUE"
+            else:
+                known = f"substr({digest}, 1, 16) < {lit(f'{below:016x}')}"
             user = f"'amcu' || substr(sha256({lit(f'amc-emulator/user/{kind}/')} || {key}), 1, 28)"
-            whens.append(
-                f"WHEN {key} IS NOT NULL AND {fraction} < {getattr(shares, kind)!r} THEN {user}"
-            )
+            whens.append(f"WHEN {key} IS NOT NULL AND {known} THEN {user}")
+        if not whens:
+            return "NULL::VARCHAR"
         return f"CASE WHEN NOT ({has_country}) THEN NULL {' '.join(whens)} END"
 
     def _partition(self, values: dict[str, str]) -> str:
@@ -226,3 +240,29 @@ def _formatted(column: dict) -> str | None:
     if data_type == "TIMESTAMP":
         return f"{DATE_RE}T{TIME_RE}(\\.[0-9]{{1,6}})?Z"
     return DATE_RE
+
+
+def _json_text(v: str, column: dict) -> str:
+    """JSON text of a stored value: numbers bare, formatted values (digits, hex, dates,
+    [A-Z]{2}: nothing to escape) quoted, free strings escaped by DuckDB's to_json."""
+    if column["dataType"] in INT_RANGE:
+        return f"CAST({v} AS VARCHAR)"
+    if column["dataType"] == "STRING" and _formatted(column) is None:
+        return f"to_json({v})::VARCHAR"
+    return f"'\"' || {v} || '\"'"
+
+
+def _json_object(members: list[tuple[str, str | None]]) -> str:
+    """The row as one JSON object, keys in order (as json.dumps of the row path's dict); the
+    constant text between values is folded into single literals."""
+    parts: list[str] = []
+    text = "{"
+    for index, (name, value) in enumerate(members):
+        text += ("," if index else "") + json.dumps(name) + ":"
+        if value is None:
+            text += "null"
+            continue
+        parts += [lit(text), f"coalesce({value}, 'null')"]
+        text = ""
+    parts.append(lit(text + "}"))
+    return f"concat({', '.join(parts)})"

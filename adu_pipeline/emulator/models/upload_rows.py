@@ -11,7 +11,9 @@ again row by row, so a bad value fails the upload with exactly the message it al
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator
+import threading
+from collections.abc import Generator, Iterable, Iterator
+from queue import Full, Queue
 from typing import BinaryIO
 
 import duckdb
@@ -36,8 +38,9 @@ Stored = tuple[str, str, str]  # (partition, row as JSON, identities as JSON)
 
 def stored_batches(
     config: EmulatorConfig, s3, dataset: dict, request: dict, instance_id: str
-) -> Iterator[list[Stored]]:
-    """Read and check every object of the upload; yield the stored rows batch by batch."""
+) -> Iterator[Iterable[Stored]]:
+    """Read and check every object of the upload; yield the stored rows batch by batch (a
+    batch is iterated once, by the caller's insert)."""
     objects = list_objects(s3, request["dataSource"])
     if not objects:
         raise UploadFailed("No objects found for the data source.")
@@ -56,7 +59,7 @@ def stored_batches(
     # a CSV "header" may really be a data row, so unknown CSV header names are never echoed
     checker.echo_unknown_names = "csvDataFormat" not in request["fileFormat"]
     file_format, compression = request["fileFormat"], request["compressionFormat"]
-    options = csv_options(file_format)
+    options = csv_options(file_format) if config.batch_ingest else None
     con = duckdb.connect(":memory:") if options else None
     try:
         for bucket, key in objects:
@@ -80,12 +83,55 @@ def stored_batches(
             con.close()
 
 
+def read_ahead(batches: Iterator[Iterable[Stored]]) -> Iterator[Iterable[Stored]]:
+    """`batches` produced by a thread one batch ahead of the caller, so that reading and the
+    screen's DuckDB query (both release the GIL) overlap the caller's SQLite insert on two
+    cores. At most two batches exist at a time; an exception reaches the caller in order; the
+    thread stops (and closes `batches`) as soon as the caller stops or raises."""
+    queue: Queue = Queue(maxsize=1)
+    gone = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not _put(queue, batch, gone):
+                    return
+            _put(queue, end, gone)
+        except BaseException as exc:  # handed to the caller, who raises it
+            _put(queue, exc, gone)
+        finally:
+            batches.close()
+
+    thread = threading.Thread(target=produce, name="amc-emulator-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        gone.set()
+        thread.join()
+
+
+def _put(queue: Queue, item: object, gone: threading.Event) -> bool:
+    """Hand `item` over unless the caller is gone (then False)."""
+    while not gone.is_set():
+        try:
+            queue.put(item, timeout=0.1)
+            return True
+        except Full:
+            continue
+    return False
+
+
 def _screened(
     con: duckdb.DuckDBPyConnection,
     checker: RowChecker,
     options: tuple[str, str, str],
     stream: BinaryIO,
-) -> Generator[list[Stored], None, int | None]:
+) -> Generator[Iterable[Stored], None, int | None]:
     """Yield the batches the screen accepts; None when it read the whole stream, else how many
     records it accepted before the first it was unsure of (the row path goes on from there)."""
     delimiter, quote, escape = options
@@ -98,17 +144,22 @@ def _screened(
         names = header_names(line, delimiter, quote, escape)
         if names is None or len(names) < 2:  # one column: pyarrow would keep empty lines
             return 0
-        screen = BatchScreen(checker, names, quote, escape)
+        screen = BatchScreen(checker, names, delimiter, quote, escape)
         for batch in field_batches(tail, stream, len(names), delimiter):
             if batch.num_rows:
                 table = screen.stored(con, batch)
-                for start in range(0, table.num_rows, ROW_BATCH):  # Python objects: one slice
-                    part = table.slice(start, ROW_BATCH)
-                    yield list(zip(*(c.to_pylist() for c in part.columns), strict=True))
+                yield _rows_of(table)
                 done += table.num_rows
     except (Doubtful, pa.ArrowException, OSError):  # Arrow: bad field count, UTF-8 or zlib data
         return done
     return None
+
+
+def _rows_of(table: pa.Table) -> Iterator[Stored]:
+    """The table's rows as tuples, made a slice at a time (few Python objects alive at once)."""
+    for start in range(0, table.num_rows, ROW_BATCH):
+        part = table.slice(start, ROW_BATCH)
+        yield from zip(*(c.to_pylist() for c in part.columns), strict=True)
 
 
 def _row_path(
