@@ -177,10 +177,10 @@ def _table(
     con = duckdb.connect(":memory:")
     try:
         con.register("texts", pa.table({"data": texts}))
-        table = con.execute(
+        table = con.sql(
             f"SELECT {', '.join(fields)} FROM (SELECT * FROM"
             f" (SELECT unnest(json_transform(data, ?::VARCHAR)) FROM texts) {where})",
-            params,
+            params=params,
         ).to_arrow_table()
     finally:
         con.close()

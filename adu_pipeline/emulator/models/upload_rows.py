@@ -33,6 +33,7 @@ from adu_pipeline.emulator.models.s3io import UploadFailed, check_access, list_o
 from adu_pipeline.emulator.models.screen import BatchScreen, Doubtful
 
 ROW_BATCH = 2_000
+ROW_BATCH_BYTES = 1 << 20  # of stored JSON: wide rows make smaller batches (three may be alive)
 Stored = tuple[str, str, str]  # (partition, row as JSON, identities as JSON)
 
 
@@ -165,16 +166,20 @@ def _rows_of(table: pa.Table) -> Iterator[Stored]:
 def _row_path(
     checker: RowChecker, stream: BinaryIO, file_format: dict, where: str, skip: int
 ) -> Iterator[list[Stored]]:
-    """Rows after the first `skip` records, one `RowChecker.check` each."""
+    """Rows after the first `skip` records, one `RowChecker.check` each, in batches of at most
+    ROW_BATCH rows or about ROW_BATCH_BYTES of JSON."""
     batch: list[Stored] = []
+    size = 0
     for number, record in records(stream, file_format, where):
         if number <= skip:
             continue
         checked = checker.check(record, f"{where} row {number}")
-        batch.append((checked.partition, json.dumps(checked.row), json.dumps(checked.identities)))
-        if len(batch) >= ROW_BATCH:
+        row, identities = json.dumps(checked.row), json.dumps(checked.identities)
+        batch.append((checked.partition, row, identities))
+        size += len(row) + len(identities)
+        if len(batch) >= ROW_BATCH or size >= ROW_BATCH_BYTES:
             yield batch
-            batch = []
+            batch, size = [], 0
     if batch:
         yield batch
 
