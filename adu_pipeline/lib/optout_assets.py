@@ -14,7 +14,7 @@ Raw values never leave the landing file: metadata and logs carry counts, file na
 files' content SHA-256 only.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,7 +130,11 @@ def user_deletions_asset(settings: Settings, instance: Any) -> dg.AssetsDefiniti
             "dataset. Receipts (request ids, identities, status) are the metadata."
         ),
     )
-    def _deletions(context: dg.AssetExecutionContext, amc: AmcResource) -> dg.MaterializeResult:
+    def _deletions(
+        context: dg.AssetExecutionContext, amc: AmcResource
+    ) -> Iterator[dg.MaterializeResult]:
+        # What was sent lives in this asset's materializations, so the result is yielded with
+        # the lock still held: Dagster stores it before the next run can read `sent_files`.
         store = OptOutStore.in_output_dir(settings.output_dir)
         receipts: list[dict[str, Any]] = []
         files: list[str] = []
@@ -156,18 +160,18 @@ def user_deletions_asset(settings: Settings, instance: Any) -> dg.AssetsDefiniti
                 context.log.info(
                     f"{row['source_file']}: {len(identities)} identities sent to {instance.key}"
                 )
-        return dg.MaterializeResult(
-            metadata={
-                "instance": instance.key,
-                "requests": len(receipts),
-                "identities_sent": sum(r["identities"] for r in receipts),
-                "request_ids": dg.MetadataValue.json([r["request_id"] for r in receipts]),
-                "receipts": dg.MetadataValue.json(receipts),
-                "files_sent": dg.MetadataValue.json(files),
-                "status": DeletionStatus.PENDING.value if receipts else "NOTHING_TO_SEND",
-                "sent_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
-        )
+            yield dg.MaterializeResult(
+                metadata={
+                    "instance": instance.key,
+                    "requests": len(receipts),
+                    "identities_sent": sum(r["identities"] for r in receipts),
+                    "request_ids": dg.MetadataValue.json([r["request_id"] for r in receipts]),
+                    "receipts": dg.MetadataValue.json(receipts),
+                    "files_sent": dg.MetadataValue.json(files),
+                    "status": DeletionStatus.PENDING.value if receipts else "NOTHING_TO_SEND",
+                    "sent_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+            )
 
     return _deletions
 

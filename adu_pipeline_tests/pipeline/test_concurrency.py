@@ -1,5 +1,6 @@
 """Two runs at once of the same partition (a double click, a sensor and a manual run, a backfill
-over the schedule) start exactly one upload; two of the same segment create one audience.
+over the schedule) start exactly one upload; two of the same segment create one audience; two
+opt-out runs send each opted-out identity to AMC once.
 
 Each run is a separate (spawned) process on the same Dagster instance (SQLite in DAGSTER_HOME),
 started together at a barrier, as the daemon or the UI would launch them.
@@ -7,6 +8,8 @@ started together at a barrier, as the daemon or the UI would launch them.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import multiprocessing
 import os
 
@@ -14,7 +17,8 @@ import dagster as dg
 import pytest
 
 from adu_pipeline.definitions import defs
-from adu_pipeline.lib import keys
+from adu_pipeline.lib import keys, optout_assets
+from adu_pipeline.local.demo import write_demo_optouts
 from adu_pipeline_tests.pipeline.conftest import recent_day
 from adu_pipeline_tests.pipeline.test_assets import materialize
 
@@ -23,7 +27,7 @@ TRIALS = 3  # per test; `pytest --count`-style repeats are run by hand (see the 
 PROCESSES = multiprocessing.get_context("spawn")
 
 
-def _run_in_child(home: str, job_name: str, partition: str, barrier, results) -> None:
+def _run_in_child(home: str, job_name: str, partition: str | None, barrier, results) -> None:
     """One run in its own process: its own instance connection, started at the barrier."""
     instance = dg.DagsterInstance.local_temp(home)
     try:
@@ -47,7 +51,9 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
     return ""
 
 
-def run_twice_at_once(pipeline, job_name: str, partition: str) -> list[tuple[str, bool, str]]:
+def run_twice_at_once(
+    pipeline, job_name: str, partition: str | None
+) -> list[tuple[str | None, bool, str]]:
     pipeline.instance.dispose()  # the children open their own connections
     barrier, results = PROCESSES.Barrier(2), PROCESSES.Queue()
     children = [
@@ -110,6 +116,48 @@ def test_two_runs_of_one_segment_at_once_create_exactly_one_audience(pipeline_fa
             names = [a.name for a in client.list_audiences()]
         assert sorted(set(names)) == sorted(names), names  # never twice
     assert len(names) == 2
+
+
+def test_two_optout_runs_at_once_send_each_identity_once(pipeline):
+    """What was sent lives in the deletion asset's materializations: the second run must read
+    them only after the first stored its own (the result is yielded under the writer lock)."""
+    optout_dir = pipeline.root / "optouts"
+    pipeline.setenv(ADU_OPTOUT_DIR=str(optout_dir))
+    export = pipeline.write_export(recent_day(), 600, seed=4)
+    for trial in range(TRIALS):  # each trial lands one more file
+        write_demo_optouts(export, optout_dir / f"optouts_2026-06-0{trial + 1}.csv", people=20)
+        outcomes = run_twice_at_once(pipeline, keys.OPTOUT_JOB, None)
+        assert all(ok for _, ok, _ in outcomes), outcomes
+        sent = pipeline.emulator.app.store.all("SELECT identities FROM user_deletions ORDER BY seq")
+        identities = [i for row in sent for i in json.loads(row["identities"])]
+        assert identities and len(identities) == len({json.dumps(i) for i in identities}), (
+            f"trial {trial}: {len(identities)} identities sent, some twice"
+        )
+
+
+def test_the_deletion_receipt_is_stored_before_the_writer_lock_is_released(pipeline, monkeypatch):
+    """The deterministic half of the test above: the real lock, watched as it is released."""
+    optout_dir = pipeline.root / "optouts"
+    pipeline.setenv(ADU_OPTOUT_DIR=str(optout_dir))
+    export = pipeline.write_export(recent_day(), 300, seed=5)
+    write_demo_optouts(export, optout_dir / "optouts_2026-06-01.csv", people=10)
+    seen_at_release: list[set[str]] = []
+    real_lock = optout_assets.amc_writer
+
+    @contextlib.contextmanager
+    def watched(context, pool, **kwargs):
+        with real_lock(context, pool, **kwargs):
+            yield
+            seen_at_release.append(optout_assets.sent_files(context.instance, context.asset_key))
+
+    monkeypatch.setattr(optout_assets, "amc_writer", watched)
+    wanted = {keys.OPTOUTS, keys.user_deletions("us")}
+    assets = [a for a in pipeline.defs.assets if getattr(a, "key", None) in wanted]
+    result = dg.materialize(
+        assets, instance=pipeline.instance, resources=dict(pipeline.defs.resources)
+    )
+    assert result.success
+    assert len(seen_at_release) == 1 and len(seen_at_release[0]) == 1, seen_at_release
 
 
 def test_a_pool_that_lets_two_runs_in_is_refused_before_any_amc_call(pipeline):
