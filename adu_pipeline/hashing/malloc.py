@@ -7,11 +7,13 @@ thresholds (64 MiB mmap, 256 MiB trim) keep the pages for reuse; peak memory sta
 because the same sizes come back every batch.
 
 Arrow's own default pool (mimalloc) hands its freed pages back to the kernel after a few
-milliseconds, so each batch faulted (and zeroed, as transparent huge pages) them again: Arrow
-allocates from the same glibc heap instead (measured on 1M rows: 0.6-0.8 s less system time,
-the same peak memory).
+milliseconds, so each batch faulted (and zeroed, as transparent huge pages) them again. Arrow
+allocates from its jemalloc pool instead, which keeps freed pages for a second: on 1M rows
+0.93x the hash-only pass per cpu-s against 0.76x with mimalloc, and flat memory from 1M to 10M
+rows (560-650 MiB). glibc's heap was as fast but crept up batch after batch (700-800 MiB at 10M).
 """
 
+import contextlib
 import ctypes
 import platform
 
@@ -23,8 +25,8 @@ TRIM_THRESHOLD = 256 << 20
 
 
 def keep_freed_memory() -> bool:
-    """Set glibc's mmap and trim thresholds for this process and make Arrow allocate from
-    glibc's heap; False (and nothing changed) when not glibc."""
+    """Set glibc's mmap and trim thresholds for this process and make Arrow allocate from its
+    jemalloc pool; False (and nothing changed) when not glibc."""
     if platform.libc_ver()[0] != "glibc":
         return False
     try:
@@ -35,5 +37,7 @@ def keep_freed_memory() -> bool:
     ok = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
     ok = mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 and ok
     if ok:
-        pa.set_memory_pool(pa.system_memory_pool())
+        # a pyarrow build without jemalloc keeps its default pool
+        with contextlib.suppress(NotImplementedError):
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
     return ok
