@@ -214,7 +214,9 @@ def main() -> None:
     parser.add_argument(
         "--compare-with",
         metavar="DIR",
-        help="also run adu hash from the source tree in DIR (holding adu_pipeline/)",
+        action="append",
+        default=[],
+        help="also run adu hash from the source tree in DIR (holding adu_pipeline/); repeatable",
     )
     parser.add_argument(
         "--repeat", type=int, default=1, help="rounds of every pass (ratios of the medians)"
@@ -258,12 +260,11 @@ def main() -> None:
             os.environ["ADU_HASH_POOL"] = args.pool
         # (name, command, working directory, output file) of each pass
         passes = [("ours (adu hash, full normalization)", cmd, None, Path(cmd[6]))]
-        if args.compare_with:
+        for number, other in enumerate(args.compare_with):
             # `-m` puts the working directory first on sys.path: DIR's adu_pipeline is imported.
-            other_out = Path(tmp) / f"other{args.output_ext}"
+            other_out = Path(tmp) / f"other{number}{args.output_ext}"
             other_cmd = [*cmd[:6], str(other_out), *cmd[7:]]
-            passes.append((f"adu hash from {args.compare_with}", other_cmd, args.compare_with,
-                           other_out))  # fmt: skip
+            passes.append((f"adu hash from {other}", other_cmd, other, other_out))
         if not args.skip_references:
             for kind, name in (("hash", HASH_ONLY), ("copy", "plain CSV copy (DuckDB)")):
                 dst = Path(tmp) / f"{kind}.csv"

@@ -171,8 +171,11 @@ class HostileStack:
         return httpx.get(f"{self.emulator.url}/_emulator/stats", timeout=10).json()
 
     def stored_rows_by_upload(self) -> dict[str, int]:
+        """Rows AMC stores (of committed uploads), per upload."""
+        from adu_pipeline.emulator.models.state import LIVE_ROWS
+
         rows = self.emulator.app.store.all(
-            "SELECT upload_id, COUNT(*) AS n FROM rows GROUP BY upload_id"
+            f"SELECT upload_id, COUNT(*) AS n FROM rows WHERE {LIVE_ROWS} GROUP BY upload_id"
         )
         return {r["upload_id"]: int(r["n"]) for r in rows}
 

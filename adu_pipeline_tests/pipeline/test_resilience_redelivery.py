@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from adu_pipeline.emulator.models.state import LIVE_ROWS
 from adu_pipeline_tests.pipeline.conftest import make_pipeline, materializations, recent_day
 from adu_pipeline_tests.pipeline.test_assets import run_export
 
@@ -61,7 +62,7 @@ def rows_by_upload(p) -> dict[str, int]:
     instance_id = p.project.catalog.instances["us"].instance_id
     rows = p.emulator.app.store.all(
         "SELECT upload_id, count(*) AS n FROM rows WHERE instance_id=? AND data_set_id=?"
-        " GROUP BY upload_id",
+        f" AND {LIVE_ROWS} GROUP BY upload_id",
         (instance_id, DATASET),
     )
     return {r["upload_id"]: r["n"] for r in rows}
