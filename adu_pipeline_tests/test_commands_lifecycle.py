@@ -143,3 +143,23 @@ def test_local_up_on_a_busy_port_fails_at_once_with_one_line(tmp_path):
     assert out.strip().count("\n") == 0, out
     assert out.startswith(f"error: cannot start S3 on 127.0.0.1:{port}")
     assert "already running" in out and "Traceback" not in out
+
+
+def test_a_dagster_dev_that_ignores_sigint_is_terminated_and_counts_as_stopped(
+    monkeypatch, capsys
+):
+    """On a loaded machine dagster dev may outlast the SIGINT grace; `adu dev` then sends
+    SIGTERM, and that stop, which it asked for, is not a failure."""
+    from adu_pipeline.local import dev
+
+    monkeypatch.setitem(dev.GRACE_SECONDS, "SIGINT", 0.5)
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGINT, "
+         "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+        process_group=0,
+    )  # fmt: skip
+    assert stubborn.stdout.readline() == b"ready\n"
+    code = dev._stop(stubborn)
+    assert code == -signal.SIGTERM and code in dev.STOPPED_BY_US
+    assert "did not stop within 0.5 s of SIGINT" in capsys.readouterr().out

@@ -24,6 +24,8 @@ from adu_pipeline.errors import AduError
 # dagster dev stops its webserver and daemon on SIGINT; waiting longer than this for the daemon's
 # threads to wind down only keeps Ctrl-C waiting (runs are separate processes of the group).
 GRACE_SECONDS = {"SIGINT": 6.0, "SIGTERM": 3.0}
+# exit codes of a dagster dev that _stop's signals ended (negative: killed by the signal)
+STOPPED_BY_US = {0, 130, 143, -signal.SIGINT, -signal.SIGTERM, -signal.SIGKILL}
 
 
 def dagster_command(ui_port: int) -> list[str]:
@@ -51,7 +53,7 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
             code = process.wait(timeout=timeout)
             break
         except subprocess.TimeoutExpired:
-            continue
+            print(f"dagster dev did not stop within {timeout:g} s of {signum.name}", flush=True)
     else:
         _signal_group(process, signal.SIGKILL)
         code = process.wait()
@@ -97,6 +99,8 @@ def _handler(args: argparse.Namespace) -> int:
             code = process.wait()
         except KeyboardInterrupt:
             code = _stop(process)
+            # stopped as asked, even if it took SIGTERM or SIGKILL (a loaded machine)
+            return 0 if code in STOPPED_BY_US else code
         return 0 if code in (0, -signal.SIGINT, 130) else code
     finally:
         for sig, handler in previous.items():
