@@ -145,9 +145,7 @@ def test_local_up_on_a_busy_port_fails_at_once_with_one_line(tmp_path):
     assert "already running" in out and "Traceback" not in out
 
 
-def test_a_dagster_dev_that_ignores_sigint_is_terminated_and_counts_as_stopped(
-    monkeypatch, capsys
-):
+def test_a_dagster_dev_that_ignores_sigint_is_terminated_and_counts_as_stopped(capsys, monkeypatch):
     """On a loaded machine dagster dev may outlast the SIGINT grace; `adu dev` then sends
     SIGTERM, and that stop, which it asked for, is not a failure."""
     from adu_pipeline.local import dev
@@ -161,5 +159,9 @@ def test_a_dagster_dev_that_ignores_sigint_is_terminated_and_counts_as_stopped(
     )  # fmt: skip
     assert stubborn.stdout.readline() == b"ready\n"
     code = dev._stop(stubborn)
-    assert code == -signal.SIGTERM and code in dev.STOPPED_BY_US
+    assert code == -signal.SIGTERM
     assert "did not stop within 0.5 s of SIGINT" in capsys.readouterr().out
+    assert dev.exit_status(code, asked_to_stop=True) == 0
+    assert dev.exit_status(code, asked_to_stop=False) == 143  # it died on its own: a failure
+    assert dev.exit_status(1, asked_to_stop=True) == 1
+    assert dev.exit_status(130, asked_to_stop=False) == 0  # Ctrl-C in its own terminal

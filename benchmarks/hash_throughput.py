@@ -9,8 +9,9 @@ every email and phone unique) to a temp CSV, then runs, each in its own process:
   (b) hash-only: DuckDB (2 threads) reads the CSV, SHA-256 of the eight raw columns, no
       normalization at all, writes the CSV: the floor for a column engine on this machine;
   (c) plain CSV copy: DuckDB reads and writes the same CSV, no hashing;
-  (a') with --compare-with DIR: the same `adu hash` from another source tree (e.g. the
-      previous commit, `git archive HEAD adu_pipeline | tar -x -C DIR`), for before/after;
+  (a') with --compare-with DIR (repeatable): the same `adu hash` from another source tree
+      (e.g. the previous commit, `git archive HEAD adu_pipeline | tar -x -C DIR`), for
+      before/after, in the same rounds;
   (d) the baseline: a single-threaded loop that reads the CSV with the csv module, hashes the
       eight stripped, lowercased fields with hashlib and writes the CSV (--skip-loop skips it).
 Prints rows/s (wall) and rows per CPU-second (user + system of the process and its waited-for
@@ -260,6 +261,8 @@ def main() -> None:
             os.environ["ADU_HASH_POOL"] = args.pool
         # (name, command, working directory, output file) of each pass
         passes = [("ours (adu hash, full normalization)", cmd, None, Path(cmd[6]))]
+        if len(set(args.compare_with)) < len(args.compare_with):
+            parser.error("--compare-with names a directory twice")
         for number, other in enumerate(args.compare_with):
             # `-m` puts the working directory first on sys.path: DIR's adu_pipeline is imported.
             other_out = Path(tmp) / f"other{number}{args.output_ext}"

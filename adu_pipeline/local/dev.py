@@ -61,6 +61,15 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
     return code
 
 
+def exit_status(code: int, *, asked_to_stop: bool) -> int:
+    """`adu dev`'s exit status for dagster dev's exit code: 0 for a stop we asked for, even if
+    it took SIGTERM or SIGKILL (a loaded machine), or for Ctrl-C; else the failure, with a
+    signal death as 128 + N as a shell reports it."""
+    if code in (STOPPED_BY_US if asked_to_stop else {0, 130, -signal.SIGINT}):
+        return 0
+    return 128 - code if code < 0 else code
+
+
 def _child_setup() -> None:
     """In the child: Ctrl-C semantics even if our parent shell started us with SIGINT ignored."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -98,10 +107,8 @@ def _handler(args: argparse.Namespace) -> int:
         try:
             code = process.wait()
         except KeyboardInterrupt:
-            code = _stop(process)
-            # stopped as asked, even if it took SIGTERM or SIGKILL (a loaded machine)
-            return 0 if code in STOPPED_BY_US else code
-        return 0 if code in (0, -signal.SIGINT, 130) else code
+            return exit_status(_stop(process), asked_to_stop=True)
+        return exit_status(code, asked_to_stop=False)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -87,8 +87,9 @@ def stored_batches(
 def read_ahead(batches: Iterator[Iterable[Stored]]) -> Iterator[Iterable[Stored]]:
     """`batches` produced by a thread one batch ahead of the caller, so that reading and the
     screen's DuckDB query (both release the GIL) overlap the caller's SQLite insert on two
-    cores. At most two batches exist at a time; an exception reaches the caller in order; the
-    thread stops (and closes `batches`) as soon as the caller stops or raises."""
+    cores. At most three batches exist at a time (the caller's, one queued, one being made);
+    an exception reaches the caller in order; the thread stops (and closes `batches`) as soon
+    as the caller stops or raises."""
     queue: Queue = Queue(maxsize=1)
     gone = threading.Event()
     end = object()
