@@ -5,7 +5,8 @@ and keeps its concurrency slots, so after `limit` kills every later run of that 
 worker reports its pid in an engine event ("Started process for run (pid: N)"); this sensor
 checks that pid, but only for runs launched by the DefaultRunLauncher through a code server on
 this host (the run's gRPC tag names the host), since another machine's pids mean nothing here.
-It also frees slots still held by runs that already finished.
+It also frees slots still held by runs that already finished, and hands free slots to steps
+left waiting beside them (`assign_stranded_steps`).
 """
 
 from __future__ import annotations
@@ -123,6 +124,26 @@ def free_finished_runs_slots(instance: dg.DagsterInstance) -> list[str]:
     return [run.run_id for run in finished]
 
 
+def assign_stranded_steps(instance: dg.DagsterInstance) -> int:
+    """Assign free pool slots to steps that wait unassigned; returns how many were assigned.
+
+    Dagster 1.13 registers a waiting step in two transactions (are slots free? then enqueue):
+    a slot freed between them goes to nobody, and the step waits "blocked by limit" until some
+    other step of the pool frees one, which may be never. Seen with two opt-out runs at once."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return 0
+    assigned = 0
+    for key in sorted(storage.get_concurrency_keys()):
+        info = storage.get_concurrency_info(key)
+        waiting = sum(p.assigned_timestamp is None for p in info.pending_steps)
+        free = info.slot_count - info.assigned_step_count
+        if waiting and free > 0:
+            storage.assign_pending_steps([key] * min(free, waiting))
+            assigned += min(free, waiting)
+    return assigned
+
+
 def run_reaper_sensor() -> dg.SensorDefinition:
     @dg.sensor(
         name=SENSOR_NAME,
@@ -130,7 +151,8 @@ def run_reaper_sensor() -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Marks failed the runs whose worker process died (kill -9, OOM) while they were "
-            "STARTING/STARTED/CANCELING, and frees the pool slots they and finished runs hold."
+            "STARTING/STARTED/CANCELING, frees the pool slots they and finished runs hold, and "
+            "gives free slots to steps left waiting."
         ),
     )
     def _reaper(context: dg.SensorEvaluationContext) -> dg.SkipReason:
@@ -143,8 +165,12 @@ def run_reaper_sensor() -> dg.SensorDefinition:
         freed = free_finished_runs_slots(context.instance)
         if freed:
             context.log.info(f"freed the pool slots of {len(freed)} finished runs")
+        stranded = assign_stranded_steps(context.instance)
+        if stranded:
+            context.log.info(f"gave free pool slots to {stranded} steps left waiting")
         return dg.SkipReason(
-            f"{len(reaped)} dead runs marked failed, {len(freed)} slot holders freed"
+            f"{len(reaped)} dead runs marked failed, {len(freed)} slot holders freed, "
+            f"{stranded} waiting steps given a free slot"
         )
 
     return _reaper

@@ -12,12 +12,15 @@ import contextlib
 import json
 import multiprocessing
 import os
+import queue
+import time
 
 import dagster as dg
 import pytest
 
 from adu_pipeline.definitions import defs
 from adu_pipeline.lib import keys, optout_assets
+from adu_pipeline.lib.run_reaper import assign_stranded_steps
 from adu_pipeline.local.demo import write_demo_optouts
 from adu_pipeline_tests.pipeline.conftest import recent_day
 from adu_pipeline_tests.pipeline.test_assets import materialize
@@ -64,7 +67,15 @@ def run_twice_at_once(
     ]
     for child in children:
         child.start()
-    outcomes = [results.get(timeout=300) for _ in children]
+    outcomes = []
+    deadline = time.monotonic() + 300
+    with dg.DagsterInstance.local_temp(str(pipeline.home)) as instance:
+        while len(outcomes) < len(children):
+            assert time.monotonic() < deadline, f"runs still going after 300 s: {outcomes}"
+            try:
+                outcomes.append(results.get(timeout=1))
+            except queue.Empty:
+                assign_stranded_steps(instance)  # what the daemon's reaper sensor does
     for child in children:
         child.join(timeout=60)
         assert child.exitcode == 0
@@ -137,8 +148,9 @@ def test_two_optout_runs_at_once_send_each_identity_once(pipeline):
             for row in sent
             for i in json.loads(row["identities"])
         ]
-        assert len(per_instance) > sent_before, f"trial {trial}: nothing new was sent"
-        assert len(per_instance) == len(set(per_instance)), f"trial {trial}: sent twice"
+        this_trial = per_instance[sent_before:]  # files may share people: compare within one
+        assert this_trial, f"trial {trial}: nothing new was sent"
+        assert len(this_trial) == len(set(this_trial)), f"trial {trial}: sent twice"
         sent_before = len(per_instance)
 
 

@@ -15,7 +15,12 @@ from dagster._core.events import EngineEventData
 from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster._core.test_utils import create_run_for_test
 
-from adu_pipeline.lib.run_reaper import SENSOR_NAME, reap_dead_runs, run_reaper_sensor
+from adu_pipeline.lib.run_reaper import (
+    SENSOR_NAME,
+    assign_stranded_steps,
+    reap_dead_runs,
+    run_reaper_sensor,
+)
 
 POOL = "amc.test_dataset.us"
 
@@ -80,5 +85,26 @@ def test_the_sensor_also_frees_the_slot_a_finished_run_kept(instance):
     assert claimed(instance) == {run.run_id}
     result = run_reaper_sensor().evaluate_tick(dg.build_sensor_context(instance=instance))
     assert claimed(instance) == set()
-    assert result.skip_message == "0 dead runs marked failed, 1 slot holders freed"
+    assert result.skip_message == (
+        "0 dead runs marked failed, 1 slot holders freed, 0 waiting steps given a free slot"
+    )
     assert run_reaper_sensor().name == SENSOR_NAME
+
+
+def test_a_step_enqueued_just_after_a_slot_was_freed_gets_that_slot(instance):
+    """Dagster's two-transaction enqueue: the step checked (no free slot), the holder freed it,
+    then the step enqueued unassigned. Nothing else would ever assign it."""
+    storage = instance.event_log_storage
+    storage.set_concurrency_slots("amc.deletions.us", 1)
+    storage.add_pending_step("amc.deletions.us", "run-b", "deletions", should_assign=False)
+    assert not storage.check_concurrency_claim("amc.deletions.us", "run-b", "deletions").is_assigned
+
+    assert assign_stranded_steps(instance) == 1
+    claim = storage.claim_concurrency_slot("amc.deletions.us", "run-b", "deletions")
+    assert claim.is_claimed
+    # the slot is taken now: a third step waits, and is not handed a slot that is not free
+    storage.add_pending_step("amc.deletions.us", "run-c", "deletions", should_assign=False)
+    assert assign_stranded_steps(instance) == 0
+    storage.free_concurrency_slots_for_run("run-b")  # frees and assigns to run-c, as Dagster does
+    assert storage.check_concurrency_claim("amc.deletions.us", "run-c", "deletions").is_assigned
+    assert assign_stranded_steps(instance) == 0
